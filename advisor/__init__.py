@@ -1,0 +1,33 @@
+"""advisor: an Optuna-driven, metric-aware tuning advisor for fine-tuning text classifiers.
+
+Heavy libraries (torch, transformers, statsmodels) load only when the names that need them are
+used, so `import advisor` and `advisor --help` stay fast.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (imported on first access)
+_EXPORTS = {
+    "StudySpec": "advisor.config",
+    "load_spec": "advisor.config",
+    "design_points": "advisor.design",
+    "run_grid": "advisor.grid",
+    "TrialsTable": "advisor.table",
+    "read_table": "advisor.table",
+    "open_storage": "advisor.storage",
+    "trials_table": "advisor.storage",
+    "AdvisorError": "advisor.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'advisor' has no attribute {name!r}")

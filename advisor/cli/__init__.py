@@ -1,0 +1,15 @@
+"""`advisor` command line: one thin module per command family, registered on one Typer app."""
+
+from __future__ import annotations
+
+from advisor.cli._app import app
+
+# Importing a command module registers its commands on `app`.
+from advisor.cli import _grid  # noqa: E402,F401  isort: skip
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point of the `advisor` console script."""
+    app()

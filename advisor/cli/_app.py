@@ -1,0 +1,92 @@
+"""The Typer app and what every command shares: options, error handling, JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from advisor.errors import AdvisorError
+
+app = typer.Typer(
+    name="advisor",
+    help="Metric-aware tuning advisor for fine-tuning transformer text classifiers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+StorageOption = Annotated[
+    str | None,
+    typer.Option(
+        "--storage",
+        help="Optuna RDB storage URL (else $ADVISOR_STORAGE, else sqlite:///advisor.db).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Machine-readable result on stdout, nothing else.")
+]
+StudyOption = Annotated[str, typer.Option("--study", help="Study name.", show_default=False)]
+
+T = TypeVar("T")
+
+
+def fail(message: str) -> typer.Exit:
+    """Print one red line on stderr and return the exit to raise (code 1)."""
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[bold red]error:[/] {message}", markup=True
+    )
+    return typer.Exit(code=1)
+
+
+def quiet_libraries() -> None:
+    """Silence library chatter (Optuna's info logs, experimental-feature warnings) on the CLI."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore", message=r".*is experimental.*")
+    warnings.filterwarnings("ignore", message=r".*experimental feature.*")
+    warnings.filterwarnings("ignore", message=r".*pin_memory.*")
+    logging.getLogger("optuna").setLevel(logging.WARNING)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn library errors into one line on stderr and exit code 1."""
+    quiet_libraries()
+    try:
+        yield
+    except AdvisorError as exc:
+        raise fail(str(exc)) from None
+
+
+def guarded(function: Callable[[], T]) -> T:
+    """Call `function`, turning library errors into one line on stderr and exit code 1."""
+    with user_errors():
+        return function()
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def emit_json(payload: dict[str, Any]) -> None:
+    """Write the machine-readable result to stdout (and nothing else)."""
+    sys.stdout.write(json.dumps(payload, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+def parse_csv_option(value: str) -> list[str]:
+    """`"f1, loss"` -> `["f1", "loss"]`."""
+    return [part.strip() for part in value.split(",") if part.strip()]

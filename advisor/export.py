@@ -1,0 +1,23 @@
+"""`advisor export`: a study's finished trials as a benchmark table (CSV)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from advisor.errors import StorageError
+from advisor.storage import load_study, open_storage, trials_table
+from advisor.table import write_table
+
+
+def export_study(study_name: str, out: str | Path, storage_url: str | None = None) -> int:
+    """Write the finished trials (and the baseline row) to `out`; returns the number of trials."""
+    study = load_study(open_storage(storage_url), study_name)
+    table = trials_table(study)
+    if table.rows.empty:
+        raise StorageError(f"study {study_name!r} has no finished trials to export yet")
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise StorageError(f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist")
+    rows = table.rows.drop(columns=["number"])
+    write_table(type(table)(rows=rows, baseline=table.baseline), out)
+    return len(rows)

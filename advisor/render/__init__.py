@@ -1,0 +1,1 @@
+"""Rich rendering: the only place that prints."""

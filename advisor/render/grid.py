@@ -1,0 +1,107 @@
+"""Rich output for `advisor grid` and `advisor export`: progress bars and the summary table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from advisor.worker import TrialRecord
+
+
+class RichGridObserver:
+    """Two bars: grid points done, and steps of the fine-tune running now."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), TimeRemainingColumn(), console=self.console, transient=False)
+        self.points: Any = None
+        self.steps: Any = None
+
+    def __enter__(self) -> RichGridObserver:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def started(self, total: int, done: int) -> None:
+        self.points = self.progress.add_task("grid points", total=total, completed=done)
+
+    def trial_started(self, number: int, params: dict[str, Any]) -> None:
+        label = (f"trial {number}: lr={params['learning_rate']:.3g} bs={params['batch_size']} "
+                 f"ep={params['epochs']} seed={params.get('seed', '')}")
+        if self.steps is not None:
+            self.progress.remove_task(self.steps)
+        self.steps = self.progress.add_task(label, total=None)
+
+    def step(self, done: int, total: int) -> None:
+        if self.steps is not None:
+            self.progress.update(self.steps, completed=done, total=total)
+
+    def trial_finished(self, record: TrialRecord) -> None:
+        if record.state == "COMPLETE":
+            m = record.metrics
+            self.progress.console.print(
+                f"  trial {record.number}: accuracy={m['accuracy']:.4f} f1={m['f1']:.4f} "
+                f"loss={m['loss']:.4f}")
+        else:
+            self.progress.console.print(f"  [red]trial {record.number} failed[/]: {record.reason}")
+        if self.points is not None:
+            self.progress.advance(self.points)
+
+    def waiting(self, running_elsewhere: int) -> None:
+        if self.steps is not None:
+            self.progress.update(self.steps, description=(
+                f"waiting for {running_elsewhere} trial(s) running in other workers"))
+
+    def message(self, text: str) -> None:
+        self.progress.console.print(text)
+
+
+def grid_summary(study_name: str, storage: str, records: list[TrialRecord],
+                 console: Console | None = None) -> None:
+    """The trials this invocation finished, as a table."""
+    console = console or Console()
+    if not records:
+        console.print(f"study [bold]{study_name}[/] ({storage}): every grid point is finished; "
+                      "nothing to run")
+        return
+    table = Table(title=f"{study_name}: trials finished by this run")
+    for column in ("#", "learning_rate", "batch_size", "epochs", "seed", "accuracy", "f1",
+                   "loss", "state"):
+        table.add_column(column, justify="right")
+    for r in records:
+        p, m = r.params, r.metrics
+        table.add_row(str(r.number), f"{p['learning_rate']:.3g}", str(p["batch_size"]),
+                      str(p["epochs"]), str(p.get("seed", "")),
+                      *(f"{m[k]:.4f}" if k in m else "-" for k in ("accuracy", "f1", "loss")),
+                      r.state if not r.reason else f"{r.state} ({r.reason})")
+    console.print(table)
+
+
+def status_table(status: dict[str, Any], console: Console | None = None) -> None:
+    """`grid --status`: trials by state and every failure with its reason."""
+    console = console or Console()
+    states = ", ".join(f"{k.lower()}: {v}" for k, v in sorted(status["states"].items()))
+    console.print(f"study [bold]{status['study']}[/]: {states or 'no trials'}")
+    if status["failures"]:
+        table = Table(title="failed trials")
+        for column in ("#", "params", "reason", "detail"):
+            table.add_column(column)
+        for f in status["failures"]:
+            params = " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                              for k, v in f["params"].items())
+            table.add_row(str(f["number"]), params, f["reason"], f["detail"][:80])
+        console.print(table)

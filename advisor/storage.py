@@ -1,0 +1,146 @@
+"""The only code that sees a storage URL: opening Optuna RDB storages and studies safely.
+
+SQLite gets WAL and a busy timeout so that a few local processes can share one file;
+PostgreSQL is for many workers on many hosts. URLs are never shown with their password.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+import optuna
+import pandas as pd
+from optuna.trial import FrozenTrial, TrialState
+
+from advisor.errors import StorageError
+from advisor.table import ALL_METRICS, PARAMS, TrialsTable
+
+DEFAULT_STORAGE = "sqlite:///advisor.db"
+STORAGE_ENV = "ADVISOR_STORAGE"
+SQLITE_BUSY_TIMEOUT_S = 120
+BASELINE_ATTR = "advisor:baseline"
+SPEC_ATTR = "advisor:spec"
+SURFACES_ATTR = "advisor:surfaces"
+PARENT_ATTR = "advisor:grid_study"
+OBJECTIVES_ATTR = "advisor:objectives"
+
+
+def resolve_storage_url(url: str | None) -> str:
+    """`--storage` if given, else `$ADVISOR_STORAGE`, else `sqlite:///advisor.db`."""
+    return url or os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced by `***` (safe to print or store)."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def open_storage(
+    url: str | None = None,
+    *,
+    heartbeat_interval: int | None = None,
+    grace_period: int | None = None,
+    stale_trial_callback: Callable[[optuna.Study, FrozenTrial], None] | None = None,
+) -> optuna.storages.RDBStorage:
+    """Open (and create the tables of) an Optuna RDB storage.
+
+    Raises:
+        StorageError: the database cannot be reached or created; the message masks the password.
+    """
+    url = resolve_storage_url(url)
+    engine_kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        _prepare_sqlite(url)
+        engine_kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
+    elif url.startswith("postgresql"):
+        engine_kwargs["pool_pre_ping"] = True
+        engine_kwargs["connect_args"] = {"connect_timeout": 10}
+    try:
+        return optuna.storages.RDBStorage(
+            url,
+            engine_kwargs=engine_kwargs,
+            heartbeat_interval=heartbeat_interval,
+            grace_period=grace_period,
+            heartbeat_stale_trial_callback=stale_trial_callback,
+        )
+    except Exception as exc:  # SQLAlchemy/driver errors vary by backend
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise StorageError(
+            f"cannot open storage {mask_url(url)}: {mask_url(reason)}; check --storage or "
+            f"${STORAGE_ENV} (default {DEFAULT_STORAGE})"
+        ) from exc
+
+
+def _prepare_sqlite(url: str) -> None:
+    """Switch a SQLite file to WAL so readers never block the writer."""
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if not path or path == ":memory:":
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise StorageError(f"cannot open storage {url}: folder {directory} does not exist")
+    try:
+        with sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot open storage {url}: {exc}") from exc
+
+
+def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
+    """Names of every study in the storage."""
+    return sorted(s.study_name for s in storage.get_all_studies())
+
+
+def load_study(
+    storage: optuna.storages.BaseStorage,
+    name: str,
+    sampler: optuna.samplers.BaseSampler | None = None,
+) -> optuna.Study:
+    """Load an existing study, or fail listing the studies that do exist."""
+    names = study_names(storage)
+    if name not in names:
+        listed = ", ".join(names) if names else "none yet; run `advisor grid SPEC.toml` first"
+        raise StorageError(f"study {name!r} does not exist in this storage; studies: {listed}")
+    return optuna.load_study(study_name=name, storage=storage, sampler=sampler)
+
+
+def get_baseline(study: optuna.Study) -> dict[str, Any] | None:
+    """The baseline record stored with the study (metrics and how they were obtained)."""
+    value = study.user_attrs.get(BASELINE_ATTR)
+    return dict(value) if value else None
+
+
+def baseline_metrics(study: optuna.Study) -> dict[str, float] | None:
+    """Just the baseline's metrics (`accuracy`, `f1`, `loss`), or None without a baseline."""
+    record = get_baseline(study)
+    return dict(record["metrics"]) if record else None
+
+
+def finished_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """Completed trials that carry all three absolute metrics."""
+    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return [t for t in trials if all(m in t.user_attrs for m in ("accuracy", "f1", "loss"))]
+
+
+def trials_table(study: optuna.Study) -> TrialsTable:
+    """The study's finished trials as a table (PARAMS, seed, metrics) plus its baseline."""
+    records = []
+    for trial in finished_trials(study):
+        record: dict[str, Any] = {"number": trial.number}
+        for name in PARAMS:
+            record[name] = trial.params.get(name, trial.user_attrs.get(name))
+        record["seed"] = trial.params.get("seed", trial.user_attrs.get("seed"))
+        for metric in ALL_METRICS:
+            if metric in trial.user_attrs:
+                record[metric] = trial.user_attrs[metric]
+        for extra in ("wall_time_s", "train_samples_per_second"):
+            if extra in trial.user_attrs:
+                record[extra] = trial.user_attrs[extra]
+        records.append(record)
+    columns = ["number", *PARAMS, "seed", *ALL_METRICS]
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame(columns=columns)
+    return TrialsTable(rows=frame, baseline=baseline_metrics(study))

@@ -1,0 +1,176 @@
+"""A fitted response surface as plain data: enough to predict, draw and report without refitting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from advisor.errors import DataError, FitError
+from advisor.surface._terms import Factor, Term, design_matrix, encode, formula
+
+PREDICTION_COLUMNS: tuple[str, ...] = (
+    "mean", "mean_se", "mean_lower", "mean_upper", "obs_lower", "obs_upper", "extrapolated",
+)
+
+
+@dataclass(frozen=True)
+class DroppedTerm:
+    """A candidate term left out of the model, and why."""
+
+    term: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class TermStats:
+    """One coefficient with its inference (p_holm: Holm-adjusted over the non-intercept terms)."""
+
+    term: str
+    formula: str
+    coef: float
+    se: float
+    t: float
+    p: float
+    p_holm: float
+    ci_low: float
+    ci_high: float
+
+
+@dataclass(frozen=True)
+class LackOfFit:
+    """Lack-of-fit F-test of the model against pure error from replicated configurations."""
+
+    f: float
+    p: float
+    df_lack: int
+    df_pure: int
+    ss_lack: float
+    ss_pure: float
+
+
+@dataclass(frozen=True)
+class FitStats:
+    """Whole-model statistics.
+
+    cv_r2 is the leave-one-configuration-out predictive R² (all replicates of a configuration are
+    held out together); None when a fold would have fewer rows than terms.
+    """
+
+    n: int
+    n_configs: int
+    df_model: float
+    df_resid: float
+    r2: float
+    adj_r2: float
+    f_stat: float
+    f_pvalue: float
+    aic: float
+    bic: float
+    sigma: float
+    condition_number: float
+    cv_r2: float | None
+    lack_of_fit: LackOfFit | None
+
+
+@dataclass(frozen=True, eq=False)
+class FittedSurface:
+    """A fitted polynomial surface of one metric (absolute, or relative to the baseline).
+
+    `coef` and `cov` are in the order of `terms`; `cov` is the coefficient covariance actually
+    used for inference (HC3 when `cov_type == "HC3"`), `scale` the residual variance. Use
+    `predict` for means and intervals and `sample_means` for Thompson draws.
+    """
+
+    metric: str
+    mode: str
+    baseline: float | None
+    degree: int
+    coding: str
+    cov_type: str
+    select: str | None
+    alpha: float
+    factors: tuple[Factor, ...]
+    terms: tuple[Term, ...]
+    coef: np.ndarray
+    cov: np.ndarray
+    scale: float
+    stats: FitStats
+    term_stats: tuple[TermStats, ...]
+    dropped: tuple[DroppedTerm, ...] = ()
+    warnings: tuple[str, ...] = ()
+    findings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def target(self) -> str:
+        """The modelled quantity's name: `f1` (absolute) or `f1_rel` (relative)."""
+        return self.metric if self.mode == "absolute" else f"{self.metric}_rel"
+
+    @property
+    def term_names(self) -> list[str]:
+        """Readable names of the model's terms, in coefficient order."""
+        return [t.name(self.factors) for t in self.terms]
+
+    @property
+    def formula(self) -> str:
+        """The statsmodels formula over the coded factor columns (`y ~ lr + batch + ...`)."""
+        return formula(self.terms, self.factors)
+
+    def design(self, frame: pd.DataFrame) -> np.ndarray:
+        """The design matrix (rows of `frame` x terms) for raw learning_rate/batch_size/epochs."""
+        try:
+            x = encode(self.factors, frame)
+        except FitError as exc:
+            raise DataError(f"cannot predict: {exc}") from exc
+        return design_matrix(self.terms, x)
+
+    def predict(self, frame: pd.DataFrame, alpha: float | None = None) -> pd.DataFrame:
+        """Predicted means with confidence (mean) and prediction (new observation) intervals.
+
+        Args:
+            frame: columns learning_rate, batch_size, epochs (raw values).
+            alpha: 1 - interval level; defaults to the surface's alpha.
+
+        Returns:
+            DataFrame indexed like `frame` with columns mean, mean_se, mean_lower, mean_upper,
+            obs_lower, obs_upper (NaN without residual degrees of freedom) and extrapolated
+            (a parameter lies outside the range the surface was fitted on).
+        """
+        alpha = self.alpha if alpha is None else alpha
+        design = self.design(frame)
+        mean = design @ self.coef
+        mean_se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", design, self.cov, design), 0.0))
+        df = self.stats.df_resid
+        crit = float(stats.t.ppf(1.0 - alpha / 2.0, df)) if df > 0 else float("nan")
+        obs_se = np.sqrt(mean_se**2 + self.scale)
+        return pd.DataFrame(
+            {
+                "mean": mean,
+                "mean_se": mean_se,
+                "mean_lower": mean - crit * mean_se,
+                "mean_upper": mean + crit * mean_se,
+                "obs_lower": mean - crit * obs_se,
+                "obs_upper": mean + crit * obs_se,
+                "extrapolated": self.outside_range(frame),
+            },
+            index=frame.index,
+        )
+
+    def outside_range(self, frame: pd.DataFrame) -> np.ndarray:
+        """Per row: True when any parameter lies outside the fitted data's range."""
+        out = np.zeros(len(frame), dtype=bool)
+        for f in self.factors:
+            t = f.transformed(frame[f.param])
+            span = 1e-9 * max(1.0, abs(f.high - f.low))
+            out |= (t < f.low - span) | (t > f.high + span)
+        return out
+
+    def sample_means(
+        self, frame: pd.DataFrame, rng: np.random.Generator, n_draws: int = 1
+    ) -> np.ndarray:
+        """Thompson draws: means at `frame` under coefficients ~ N(coef, cov); (n_draws, n_rows)."""
+        coefs = rng.multivariate_normal(self.coef, self.cov, size=n_draws, method="eigh")
+        return coefs @ self.design(frame).T

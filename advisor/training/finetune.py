@@ -1,0 +1,174 @@
+"""One fine-tune through transformers' `Trainer`: dynamic padding, seeded, device auto,
+no checkpoints unless asked. Data is tokenised once per `FineTuner`, reused by every trial."""
+
+from __future__ import annotations
+
+import inspect
+import math
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import (
+    DataCollatorWithPadding,
+    PrinterCallback,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+    set_seed,
+)
+
+from advisor.config import StudySpec, TrainingSpec
+from advisor.errors import TrialFailed
+from advisor.training.data import Dataset, Split
+from advisor.training.metrics import classification_metrics
+from advisor.training.model import load_classifier, load_tokenizer, resolve_model
+
+StepProgress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class FineTuneResult:
+    """Metrics on the eval split and the cost of one fine-tune."""
+
+    metrics: dict[str, float]
+    wall_time_s: float
+    train_samples_per_second: float
+    train_runtime_s: float
+    steps: int
+    device: str
+
+
+class FineTuner:
+    """Fine-tunes fresh copies of one model on one tokenised dataset."""
+
+    def __init__(self, spec: StudySpec, dataset: Dataset) -> None:
+        self.spec = spec
+        self.num_labels = dataset.num_labels
+        self.source = resolve_model(spec.model, spec.base_dir)
+        self.tokenizer = load_tokenizer(self.source)
+        self.train_rows = _tokenise(self.tokenizer, dataset.train, spec.max_length)
+        self.eval_rows = _tokenise(self.tokenizer, dataset.eval, spec.max_length)
+        self.eval_labels = dataset.eval.labels
+
+    def evaluate_checkpoint(self, seed: int = 0) -> FineTuneResult:
+        """Metrics of the model as loaded, before any fine-tuning (the checkpoint baseline)."""
+        return self.run({"learning_rate": 1e-5, "batch_size": 8, "epochs": 0}, seed)
+
+    def run(self, params: dict[str, Any], seed: int, progress: StepProgress | None = None,
+            save_dir: str | None = None) -> FineTuneResult:
+        """Fine-tune with `params` (learning_rate, batch_size, epochs) and evaluate.
+
+        Raises:
+            TrialFailed: the loss diverged (NaN/inf) or the device ran out of memory.
+        """
+        set_seed(seed)  # before loading: the new classification head is seeded too
+        started = time.perf_counter()
+        model = load_classifier(self.source, self.num_labels)
+        watcher = _TrainingWatcher(progress)
+        with tempfile.TemporaryDirectory(prefix="advisor-") as scratch:
+            args = TrainingArguments(**training_arguments(params, seed, self.spec.training,
+                                                          scratch))
+            trainer = Trainer(model=model, args=args, train_dataset=self.train_rows,
+                              data_collator=DataCollatorWithPadding(self.tokenizer),
+                              processing_class=self.tokenizer, callbacks=[watcher])
+            trainer.remove_callback(PrinterCallback)  # it prints log dicts to stdout
+            try:
+                train_metrics = _train(trainer, params)
+                output = trainer.predict(self.eval_rows)
+            except torch.OutOfMemoryError as exc:
+                raise TrialFailed("out of memory", str(exc).splitlines()[0]) from exc
+            if save_dir:
+                trainer.save_model(save_dir)
+        loss = float(output.metrics["test_loss"])
+        if watcher.diverged or not math.isfinite(loss):
+            raise TrialFailed("diverged loss", f"training loss became {watcher.bad_loss}")
+        metrics = {"loss": loss, **classification_metrics(output.predictions, self.eval_labels,
+                                                          self.num_labels)}
+        return FineTuneResult(
+            metrics=metrics,
+            wall_time_s=time.perf_counter() - started,
+            train_samples_per_second=float(train_metrics.get("train_samples_per_second", 0.0)),
+            train_runtime_s=float(train_metrics.get("train_runtime", 0.0)),
+            steps=int(trainer.state.global_step),
+            device=str(args.device),
+        )
+
+
+def _train(trainer: Any, params: dict[str, Any]) -> dict[str, float]:
+    if int(params["epochs"]) == 0:
+        return {}
+    return dict(trainer.train().metrics)
+
+
+def training_arguments(params: dict[str, Any], seed: int, training: TrainingSpec,
+                       output_dir: str) -> dict[str, Any]:
+    """Keyword arguments for `TrainingArguments` (filtered to what the installed version takes)."""
+    precision = training.precision
+    if precision == "auto":
+        cuda = torch.cuda.is_available()
+        precision = "bf16" if cuda and torch.cuda.is_bf16_supported() else "fp32"
+    wanted: dict[str, Any] = {
+        "output_dir": output_dir,
+        "learning_rate": float(params["learning_rate"]),
+        "per_device_train_batch_size": int(params["batch_size"]),
+        "per_device_eval_batch_size": training.eval_batch_size,
+        "num_train_epochs": float(params["epochs"]),
+        "weight_decay": training.weight_decay,
+        "warmup_ratio": training.warmup_ratio,
+        "seed": seed,
+        "data_seed": seed,
+        "bf16": precision == "bf16",
+        "fp16": precision == "fp16",
+        "save_strategy": "no",
+        "eval_strategy": "no",
+        "report_to": "none",
+        "disable_tqdm": True,
+        "logging_strategy": "steps",
+        "logging_steps": 10,
+        "logging_nan_inf_filter": False,  # a NaN loss must reach the watcher
+        "dataloader_num_workers": 0,
+        "dataloader_pin_memory": torch.cuda.is_available(),
+    }
+    if training.group_by_length:
+        wanted["train_sampling_strategy"] = "group_by_length"
+        wanted["group_by_length"] = True
+    accepted = inspect.signature(TrainingArguments.__init__).parameters
+    return {k: v for k, v in wanted.items() if k in accepted}
+
+
+def _tokenise(tokenizer: Any, split: Split, max_length: int) -> list[dict[str, Any]]:
+    encoded = tokenizer(split.texts, truncation=True, max_length=max_length)
+    keys = list(encoded.keys())
+    return [{**{k: encoded[k][i] for k in keys}, "labels": label}
+            for i, label in enumerate(split.labels)]
+
+
+class _TrainingWatcher(TrainerCallback):  # type: ignore[misc]
+    """Reports step progress and stops training when the loss stops being finite."""
+
+    def __init__(self, progress: StepProgress | None) -> None:
+        self.progress = progress
+        self.diverged = False
+        self.bad_loss: float | None = None
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.progress is not None:
+            self.progress(int(state.global_step), int(state.max_steps))
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None,
+               **kwargs: Any) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.diverged, self.bad_loss = True, float(loss)
+            control.should_training_stop = True
+
+
+def save_path(root: str, key: str) -> str:
+    """Folder under `root` for one trial's model (`--save-models`)."""
+    safe = key.replace("|", "_").replace("=", "-")
+    return str(Path(root) / safe)

