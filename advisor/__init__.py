@@ -22,6 +22,7 @@ _EXPORTS = {
     "open_storage": "advisor.storage",
     "trials_table": "advisor.storage",
     "AdvisorError": "advisor.errors",
+    "SurfaceSampler": "advisor.steering",
 }
 
 __all__ = sorted(_EXPORTS)

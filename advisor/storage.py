@@ -17,7 +17,7 @@ import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
 from advisor.errors import StorageError
-from advisor.table import ALL_METRICS, PARAMS, TrialsTable
+from advisor.table import ALL_METRICS, METRICS, PARAMS, TrialsTable
 
 DEFAULT_STORAGE = "sqlite:///advisor.db"
 STORAGE_ENV = "ADVISOR_STORAGE"
@@ -27,6 +27,9 @@ SPEC_ATTR = "advisor:spec"
 SURFACES_ATTR = "advisor:surfaces"
 PARENT_ATTR = "advisor:grid_study"
 OBJECTIVES_ATTR = "advisor:objectives"
+# Trial user attr of a PRUNED trial holding a real measurement that lacks some metric (a harvested
+# card that states no F1, say): the list of the missing metrics. COMPLETE needs every value.
+PARTIAL_ATTR = "advisor:missing_metrics"
 
 
 def resolve_storage_url(url: str | None) -> str:
@@ -126,10 +129,23 @@ def finished_trials(study: optuna.Study) -> list[FrozenTrial]:
     return [t for t in trials if all(m in t.user_attrs for m in ("accuracy", "f1", "loss"))]
 
 
-def trials_table(study: optuna.Study) -> TrialsTable:
-    """The study's finished trials as a table (PARAMS, seed, metrics) plus its baseline."""
+def partial_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """Measured trials that lack some metric: PRUNED, with user attr PARTIAL_ATTR."""
+    trials = study.get_trials(deepcopy=False, states=(TrialState.PRUNED,))
+    return [t for t in trials if PARTIAL_ATTR in t.user_attrs]
+
+
+def trials_table(study: optuna.Study, include_partial: bool = False) -> TrialsTable:
+    """The study's finished trials as a table (PARAMS, seed, metrics) plus its baseline.
+
+    With `include_partial`, partial trials (see PARTIAL_ATTR) are rows too, NaN where a metric
+    is missing: per-metric consumers (surface fits) drop NaN rows of the metric they model.
+    """
+    trials = finished_trials(study)
+    if include_partial:
+        trials = sorted([*trials, *partial_trials(study)], key=lambda t: t.number)
     records = []
-    for trial in finished_trials(study):
+    for trial in trials:
         record: dict[str, Any] = {"number": trial.number}
         for name in PARAMS:
             record[name] = trial.params.get(name, trial.user_attrs.get(name))
@@ -143,4 +159,7 @@ def trials_table(study: optuna.Study) -> TrialsTable:
         records.append(record)
     columns = ["number", *PARAMS, "seed", *ALL_METRICS]
     frame = pd.DataFrame.from_records(records) if records else pd.DataFrame(columns=columns)
+    if include_partial:
+        missing = [m for m in METRICS if m not in frame.columns]
+        frame = frame.reindex(columns=[*frame.columns, *missing])
     return TrialsTable(rows=frame, baseline=baseline_metrics(study))

@@ -6,6 +6,9 @@ from advisor.cli._app import app
 
 # Importing a command module registers its commands on `app`.
 from advisor.cli import _grid  # noqa: E402,F401  isort: skip
+from advisor.cli import _surface  # noqa: E402,F401  isort: skip
+from advisor.cli import _harvest  # noqa: E402,F401  isort: skip
+from advisor.cli import _bench  # noqa: E402,F401  isort: skip
 
 __all__ = ["app", "main"]
 

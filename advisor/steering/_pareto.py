@@ -130,15 +130,15 @@ def hypervolume_improvements(
 
 
 def epsilon_to_front(candidates: np.ndarray, base: np.ndarray) -> np.ndarray:
-    """Additive epsilon by which each candidate would have to improve to escape domination.
+    """Uniform improvement each candidate needs before no base point weakly dominates it.
 
-    `max(0, min over base points b of max over objectives (c - b))`: 0 for a candidate that no
-    base point dominates, growing with the distance behind the base set's front.
+    `max(0, max over base points b of min over objectives (c - b))`: 0 for a candidate that no
+    base point dominates, growing with its distance behind the base set's front.
     """
     candidates = _as_matrix(candidates)
     base = _as_matrix(base).reshape(-1, candidates.shape[1])
     if base.shape[0] == 0:
         return np.zeros(candidates.shape[0])
     front = base[non_dominated_mask(base)]
-    gaps = (candidates[:, None, :] - front[None, :, :]).max(axis=2).min(axis=1)
+    gaps = (candidates[:, None, :] - front[None, :, :]).min(axis=2).max(axis=1)
     return np.maximum(gaps, 0.0)

@@ -1,4 +1,4 @@
-"""Model diagnostics on plain arrays: replicate groups, lack of fit, predictive R², VIF, plateaus."""
+"""Diagnostics on plain arrays: replicate groups, lack of fit, predictive R², VIF, plateaus."""
 
 from __future__ import annotations
 

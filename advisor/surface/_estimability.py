@@ -38,9 +38,9 @@ def _unsupported_reason(term: Term, factors: Sequence[Factor]) -> str | None:
         if factor.levels == 1:
             value = factor.to_param(factor.low)
             return f"{factor.param} is constant ({value:g}) in these rows"
-        need = "a square" if power == 2 else "a cube" if power == 3 else f"power {power}"
-        return (f"{factor.param} has only {factor.levels} distinct values; {need} needs "
-                f"at least {power + 1}")
+        return (
+            f"{factor.param} has only {factor.levels} distinct values (a square needs 3, a cube 4)"
+        )
     return None
 
 
@@ -66,18 +66,21 @@ def drop_aliased(
         if residual > ALIAS_TOL:
             kept.append(j)
             continue
-        dropped.append(DroppedTerm(term.name(factors),
-                                   _alias_reason(terms, kept, weights, factors, n_configs)))
+        dropped.append(
+            DroppedTerm(term.name(factors), _alias_reason(terms, kept, weights, factors, n_configs))
+        )
     return kept, dropped
 
 
 def _alias_reason(
-    terms: Sequence[Term], kept: list[int], weights: np.ndarray,
-    factors: Sequence[Factor], n_configs: int,
+    terms: Sequence[Term],
+    kept: list[int],
+    weights: np.ndarray,
+    factors: Sequence[Factor],
+    n_configs: int,
 ) -> str:
+    partners = [terms[k].name(factors) for k, w in zip(kept, weights, strict=True) if abs(w) > 1e-6]
+    reason = "aliased with " + (", ".join(partners) or "the intercept") + " in this design"
     if n_configs < len(terms):
-        return (f"not estimable: {n_configs} distinct configurations cannot support "
-                f"{len(terms)} terms")
-    partners = [terms[k].name(factors) for k, w in zip(kept, weights, strict=True)
-                if abs(w) > 1e-6]
-    return "aliased with " + (", ".join(partners) or "other terms") + " in this design"
+        reason += f" (only {n_configs} distinct configurations for {len(terms)} terms)"
+    return reason

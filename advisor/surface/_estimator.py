@@ -1,4 +1,4 @@
-"""`ResponseSurface`: a scikit-learn-style polynomial response-surface estimator over statsmodels OLS."""
+"""`ResponseSurface`: a scikit-learn-style polynomial response surface over statsmodels OLS."""
 
 from __future__ import annotations
 
@@ -18,11 +18,23 @@ from advisor.surface._findings import describe
 from advisor.surface._inference import fit_stats, fit_warnings, ols_fit, term_stats
 from advisor.surface._model import DroppedTerm, FittedSurface
 from advisor.surface._options import (
-    DEFAULT_ALPHA, Coding, Mode, Selection, check_alpha, check_degree, parse_choice,
+    DEFAULT_ALPHA,
+    Coding,
+    Mode,
+    Selection,
+    check_alpha,
+    check_degree,
+    parse_choice,
 )
 from advisor.surface._selection import backward_select
 from advisor.surface._terms import (
-    Factor, Term, candidate_terms, check_params, design_matrix, encode, make_factors,
+    Factor,
+    Term,
+    candidate_terms,
+    check_params,
+    design_matrix,
+    encode,
+    make_factors,
 )
 from advisor.table import PARAMS
 
@@ -115,9 +127,20 @@ class ResponseSurface:
         results = ols_fit(design, target, names, self.robust)
         coded = design_matrix(plan.terms, encode(make_factors(frame, Coding.CODED), frame))
         surface = _surface(
-            results, factors, plan, design, coded, target,
-            metric=name, mode=mode.value, baseline=baseline, degree=degree, coding=coding,
-            robust=self.robust, select=select, alpha=alpha,
+            results,
+            factors,
+            plan,
+            design,
+            coded,
+            target,
+            metric=name,
+            mode=mode.value,
+            baseline=baseline,
+            degree=degree,
+            coding=coding,
+            robust=self.robust,
+            select=select,
+            alpha=alpha,
         )
         self._set_fitted(surface, results)
         return self
@@ -132,8 +155,12 @@ class ResponseSurface:
         self.tvalues_ = pd.Series([t.t for t in surface.term_stats], index=names)
         self.pvalues_ = pd.Series([t.p for t in surface.term_stats], index=names)
         self.conf_int_ = pd.DataFrame(
-            {"lower": [t.ci_low for t in surface.term_stats],
-             "upper": [t.ci_high for t in surface.term_stats]}, index=names)
+            {
+                "lower": [t.ci_low for t in surface.term_stats],
+                "upper": [t.ci_high for t in surface.term_stats],
+            },
+            index=names,
+        )
         self.cov_params_ = pd.DataFrame(surface.cov, index=names, columns=names)
         stats = surface.stats
         self.rsquared_, self.rsquared_adj_ = stats.r2, stats.adj_r2
@@ -156,7 +183,9 @@ class ResponseSurface:
 
 
 def _validate(
-    X: pd.DataFrame, y: Sequence[float] | np.ndarray | pd.Series, metric: str  # noqa: N803
+    X: pd.DataFrame,
+    y: Sequence[float] | np.ndarray | pd.Series,
+    metric: str,  # noqa: N803
 ) -> tuple[pd.DataFrame, np.ndarray]:
     if not isinstance(X, pd.DataFrame):
         raise FitError(f"X must be a DataFrame with columns {', '.join(PARAMS)}")
@@ -170,19 +199,25 @@ def _validate(
     bad = ~np.isfinite(target)
     if bad.any():
         rows = ", ".join(str(r) for r in np.flatnonzero(bad)[:5])
-        raise FitError(f"{metric} is missing (NaN) or infinite in {int(bad.sum())} of "
-                       f"{target.size} rows (rows {rows}); drop those rows before fitting")
+        raise FitError(
+            f"{metric} is missing (NaN) or infinite in {int(bad.sum())} of "
+            f"{target.size} rows (rows {rows}); drop those rows before fitting"
+        )
     if target.size and np.ptp(target) == 0:
-        raise FitError(f"{metric} is constant ({target[0]:g}) in all {target.size} rows; "
-                       "a surface needs the metric to vary")
+        raise FitError(
+            f"{metric} is constant ({target[0]:g}) in all {target.size} rows; "
+            "a surface needs the metric to vary"
+        )
     return X.reset_index(drop=True), target
 
 
 def _plan(frame: pd.DataFrame, y: np.ndarray, degree: int, select: Selection | None) -> _Plan:
     coded = make_factors(frame, Coding.CODED)
     if all(f.levels == 1 for f in coded):
-        raise FitError("learning_rate, batch_size and epochs are each constant in these rows; "
-                       "a surface needs at least one varying hyperparameter")
+        raise FitError(
+            "learning_rate, batch_size and epochs are each constant in these rows; "
+            "a surface needs at least one varying hyperparameter"
+        )
     terms, dropped = drop_unsupported(candidate_terms(degree), coded)
     if len(frame) < len(terms):
         raise FitError(_too_few_rows(len(frame), terms, coded, degree))
@@ -201,33 +236,74 @@ def _plan(frame: pd.DataFrame, y: np.ndarray, degree: int, select: Selection | N
 def _too_few_rows(n: int, terms: list[Term], factors: Sequence[Factor], degree: int) -> str:
     names = ", ".join(t.name(factors) for t in terms)
     advice = "add trials" + (f" or use --degree {degree - 1}" if degree > 1 else "")
-    return (f"{n} rows are fewer than the {len(terms)} estimable terms of a degree-{degree} "
-            f"surface ({names}); {advice}")
+    return (
+        f"{n} rows are fewer than the {len(terms)} estimable terms of a degree-{degree} "
+        f"surface ({names}); {advice}"
+    )
 
 
 def _surface(
-    results: Any, factors: tuple[Factor, ...], plan: _Plan, design: np.ndarray,
-    coded: np.ndarray, y: np.ndarray, *, metric: str, mode: str, baseline: float | None,
-    degree: int, coding: Coding, robust: bool, select: Selection | None, alpha: float,
+    results: Any,
+    factors: tuple[Factor, ...],
+    plan: _Plan,
+    design: np.ndarray,
+    coded: np.ndarray,
+    y: np.ndarray,
+    *,
+    metric: str,
+    mode: str,
+    baseline: float | None,
+    degree: int,
+    coding: Coding,
+    robust: bool,
+    select: Selection | None,
+    alpha: float,
 ) -> FittedSurface:
     names = [t.name(factors) for t in plan.terms]
     formulas = [t.formula(factors) for t in plan.terms]
     terms = term_stats(results, names, formulas, alpha)
     stats = fit_stats(results, design, y, plan.groups)
-    problems = [f"dropped {d.term}: {d.reason}" for d in plan.dropped]
+    problems = _dropped_messages(plan.dropped)
     problems += fit_warnings(stats, terms, coded, robust)
     for message in problems:
-        warnings.warn(f"{metric} ({mode}): {message}", SurfaceWarning, stacklevel=4)
-    notes = [f"{t.name(factors)} removed by {select.value.upper()} selection"
-             for t in plan.removed] if select else []
+        warnings.warn(f"{metric} ({mode}): {message}", SurfaceWarning, stacklevel=3)
+    notes = (
+        [f"{t.name(factors)} removed by {select.value.upper()} selection" for t in plan.removed]
+        if select
+        else []
+    )
     surface = FittedSurface(
-        metric=metric, mode=mode, baseline=baseline, degree=degree, coding=coding.value,
-        cov_type="HC3" if robust else "nonrobust", select=select.value if select else None,
-        alpha=alpha, factors=factors, terms=tuple(plan.terms),
+        metric=metric,
+        mode=mode,
+        baseline=baseline,
+        degree=degree,
+        coding=coding.value,
+        cov_type="HC3" if robust else "nonrobust",
+        select=select.value if select else None,
+        alpha=alpha,
+        factors=factors,
+        terms=tuple(plan.terms),
         coef=np.asarray(results.params, dtype=float),
-        cov=np.asarray(results.cov_params(), dtype=float),
+        cov=_cov(results),
         scale=float(results.scale) if results.df_resid > 0 else float("nan"),
-        stats=stats, term_stats=terms, dropped=tuple(plan.dropped), warnings=tuple(problems),
+        stats=stats,
+        term_stats=terms,
+        dropped=tuple(plan.dropped),
+        warnings=tuple(problems),
         notes=tuple(notes),
     )
     return dataclasses.replace(surface, findings=tuple(describe(surface, y)))
+
+
+def _cov(results: Any) -> np.ndarray:
+    """The coefficient covariance; NaN throughout when there are no residual dof."""
+    cov = np.asarray(results.cov_params(), dtype=float)
+    return cov if results.df_resid > 0 else np.full_like(cov, np.nan)
+
+
+def _dropped_messages(dropped: Sequence[DroppedTerm]) -> list[str]:
+    """One message per reason: `dropped lr^2, lr^2:batch: learning_rate has only 2 ...`."""
+    by_reason: dict[str, list[str]] = {}
+    for d in dropped:
+        by_reason.setdefault(d.reason, []).append(d.term)
+    return [f"dropped {', '.join(terms)}: {reason}" for reason, terms in by_reason.items()]

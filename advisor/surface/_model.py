@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -12,7 +12,13 @@ from advisor.errors import DataError, FitError
 from advisor.surface._terms import Factor, Term, design_matrix, encode, formula
 
 PREDICTION_COLUMNS: tuple[str, ...] = (
-    "mean", "mean_se", "mean_lower", "mean_upper", "obs_lower", "obs_upper", "extrapolated",
+    "mean",
+    "mean_se",
+    "mean_lower",
+    "mean_upper",
+    "obs_lower",
+    "obs_upper",
+    "extrapolated",
 )
 
 
@@ -102,7 +108,7 @@ class FittedSurface:
     dropped: tuple[DroppedTerm, ...] = ()
     warnings: tuple[str, ...] = ()
     findings: tuple[str, ...] = ()
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
 
     @property
     def target(self) -> str:
@@ -172,5 +178,10 @@ class FittedSurface:
         self, frame: pd.DataFrame, rng: np.random.Generator, n_draws: int = 1
     ) -> np.ndarray:
         """Thompson draws: means at `frame` under coefficients ~ N(coef, cov); (n_draws, n_rows)."""
+        if not np.isfinite(self.cov).all():
+            raise FitError(
+                f"the {self.target} surface has no usable coefficient covariance (no residual "
+                "degrees of freedom or undefined robust errors); refit with more trials"
+            )
         coefs = rng.multivariate_normal(self.coef, self.cov, size=n_draws, method="eigh")
         return coefs @ self.design(frame).T

@@ -25,7 +25,8 @@ def information_criterion(design: np.ndarray, y: np.ndarray, criterion: Selectio
 def removable(terms: Sequence[Term], keep: Sequence[int]) -> list[int]:
     """Indices in `keep` whose term is not the intercept and is not part of another kept term."""
     return [
-        j for j in keep
+        j
+        for j in keep
         if not terms[j].is_intercept and not any(terms[k].contains(terms[j]) for k in keep)
     ]
 

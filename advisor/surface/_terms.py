@@ -8,7 +8,7 @@ to [-1, 1]) or *natural* (centre 0, scale 1). A term is a monomial given by one 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,8 +24,16 @@ FACTOR_SPECS: tuple[tuple[str, str, str, str], ...] = (
     ("batch", "batch_size", "log2", "batch size"),
     ("epochs", "epochs", "identity", "epochs"),
 )
-_FORWARD = {"log10": np.log10, "log2": np.log2, "identity": lambda v: v}
-_INVERSE = {"log10": lambda t: 10.0**t, "log2": lambda t: 2.0**t, "identity": lambda t: t}
+_FORWARD: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "log10": np.log10,
+    "log2": np.log2,
+    "identity": lambda v: v,
+}
+_INVERSE: dict[str, Callable[[float], float]] = {
+    "log10": lambda t: 10.0**t,
+    "log2": lambda t: 2.0**t,
+    "identity": lambda t: t,
+}
 UNITS = {"log10": "10x", "log2": "doubling", "identity": "epoch"}
 LEVEL_DECIMALS = 9  # transformed values equal to this many decimals are one level
 
@@ -56,7 +64,7 @@ class Factor:
 
     def transformed(self, values: np.ndarray | pd.Series) -> np.ndarray:
         """The transform (log10, log2 or identity) of raw parameter values."""
-        return np.asarray(_FORWARD[self.transform](np.asarray(values, dtype=float)), dtype=float)
+        return _FORWARD[self.transform](np.asarray(values, dtype=float)).astype(float)
 
     def encode(self, values: np.ndarray | pd.Series) -> np.ndarray:
         """Raw parameter values -> the regression variable."""
@@ -81,7 +89,7 @@ def make_factors(frame: pd.DataFrame, coding: Coding) -> tuple[Factor, ...]:
     check_params(frame)
     factors = []
     for name, param, transform, label in FACTOR_SPECS:
-        values = np.asarray(_FORWARD[transform](frame[param].to_numpy(dtype=float)), dtype=float)
+        values = _FORWARD[transform](frame[param].to_numpy(dtype=float)).astype(float)
         low, high = float(values.min()), float(values.max())
         levels = int(np.unique(np.round(values, LEVEL_DECIMALS)).size)
         if coding == Coding.CODED and high > low:
@@ -104,11 +112,15 @@ def check_params(frame: pd.DataFrame) -> None:
             raise FitError(f"column {param!r} is not numeric ({exc})") from exc
         bad = ~np.isfinite(values)
         if bad.any():
-            raise FitError(f"{param} is missing or not finite in {int(bad.sum())} row(s) "
-                           f"(rows {_first_rows(bad)}); drop or fill those rows")
+            raise FitError(
+                f"{param} is missing or not finite in {int(bad.sum())} row(s) "
+                f"(rows {_first_rows(bad)}); drop or fill those rows"
+            )
         if transform != "identity" and (values <= 0).any():
-            raise FitError(f"{param} must be > 0 (it enters as {transform}); "
-                           f"rows {_first_rows(values <= 0)} are not")
+            raise FitError(
+                f"{param} must be > 0 (it enters as {transform}); "
+                f"rows {_first_rows(values <= 0)} are not"
+            )
 
 
 def _first_rows(mask: np.ndarray, limit: int = 5) -> str:
@@ -143,16 +155,22 @@ class Term:
         """Readable name: `Intercept`, `lr`, `lr^2`, `lr:batch`, `lr^2:epochs`."""
         if self.is_intercept:
             return "Intercept"
-        parts = [f.name if p == 1 else f"{f.name}^{p}"
-                 for f, p in zip(factors, self.powers, strict=True) if p]
+        parts = [
+            f.name if p == 1 else f"{f.name}^{p}"
+            for f, p in zip(factors, self.powers, strict=True)
+            if p
+        ]
         return ":".join(parts)
 
     def formula(self, factors: Sequence[Factor]) -> str:
         """The term as statsmodels names it in a formula (`I(lr ** 2):batch`)."""
         if self.is_intercept:
             return "Intercept"
-        parts = [f.name if p == 1 else f"I({f.name} ** {p})"
-                 for f, p in zip(factors, self.powers, strict=True) if p]
+        parts = [
+            f.name if p == 1 else f"I({f.name} ** {p})"
+            for f, p in zip(factors, self.powers, strict=True)
+            if p
+        ]
         return ":".join(parts)
 
     def contains(self, other: Term) -> bool:
@@ -182,8 +200,11 @@ def candidate_terms(degree: int, n_factors: int = len(FACTOR_SPECS)) -> list[Ter
 
     Ordered by degree; within a degree pure powers come first, then interactions.
     """
-    terms = [Term(tuple(p)) for p in itertools.product(range(degree + 1), repeat=n_factors)
-             if sum(p) <= degree]
+    terms = [
+        Term(tuple(p))
+        for p in itertools.product(range(degree + 1), repeat=n_factors)
+        if sum(p) <= degree
+    ]
 
     def key(term: Term) -> tuple[int, int, tuple[int, ...]]:
         return term.degree, sum(1 for p in term.powers if p), tuple(-p for p in term.powers)

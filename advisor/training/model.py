@@ -57,7 +57,12 @@ def load_tokenizer(source: str) -> Any:
 
 
 def load_classifier(source: str, num_labels: int) -> Any:
-    """A sequence classifier with `num_labels` outputs (a new head when the checkpoint has another)."""
+    """A sequence classifier with `num_labels` outputs (a new head when the checkpoint has another).
+
+    Weights are always float32, whatever the checkpoint stores: mixed precision (bf16/fp16)
+    is applied by the Trainer on top of float32 master weights.
+    """
+    import torch
     from transformers import AutoModelForSequenceClassification
     from transformers.utils import logging as hf_logging
 
@@ -65,7 +70,8 @@ def load_classifier(source: str, num_labels: int) -> Any:
     hf_logging.set_verbosity_error()  # "newly initialized head" notices are expected here
     try:
         return _from_pretrained(AutoModelForSequenceClassification, source,
-                                num_labels=num_labels, ignore_mismatched_sizes=True)
+                                num_labels=num_labels, ignore_mismatched_sizes=True,
+                                dtype=torch.float32)
     finally:
         hf_logging.set_verbosity(verbosity)
 

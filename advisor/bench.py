@@ -1,0 +1,284 @@
+"""Table-driven sample-efficiency benchmark of samplers (PRODUCT.md, "Benchmark tables").
+
+Every sampler searches over exactly the table's configurations, through the same Optuna search
+space (`TableSpace`): each parameter's distinct values as an integer level (0 = smallest), so
+what a sampler proposes is a configuration that was measured, with no rounding in between, and
+Optuna's samplers keep the order of the values. The surface sampler is also given the table's
+configurations as its candidate set (in the same level coordinates). A proposal is answered by
+one replicate of the configuration, drawn from the repeat's seed so that every sampler sees the
+same noise on its k-th visit to a configuration; repeat r seeds every sampler with the same seed.
+Scores follow PRODUCT.md: the hypervolume of the configurations found so far, scored by their
+mean metrics, over the hypervolume of the table's true Pareto set.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+
+from advisor.errors import DataError
+from advisor.steering import HypervolumeScale, Objective, SurfaceSampler
+from advisor.steering import TableSpace
+from advisor.table import PARAMS, TrialsTable
+
+SAMPLERS: tuple[str, ...] = ("surface", "nsga2", "tpe", "gp", "random")
+THRESHOLDS: tuple[float, ...] = (0.9, 0.95, 0.99)
+
+
+@dataclass(frozen=True)
+class BenchTable:
+    """A table reduced to its configurations.
+
+    Attributes:
+        configs: `(n_configs, 3)` learning rate, batch size and epochs of each configuration.
+        means: `(n_configs, n_objectives)` mean of each objective over the replicates.
+        replicates: per configuration, `(n_replicates, n_objectives)` measured values.
+        scale: the hypervolume normalisation fitted on `means`.
+        true_hypervolume: hypervolume of the whole table (its Pareto set).
+    """
+
+    configs: np.ndarray
+    means: np.ndarray
+    replicates: list[np.ndarray]
+    scale: HypervolumeScale
+    true_hypervolume: float
+
+    @property
+    def pareto_size(self) -> int:
+        from advisor.steering import non_dominated_mask
+
+        return int(non_dominated_mask(self.scale.transform(self.means)).sum())
+
+
+def prepare_table(table: TrialsTable, objectives: Sequence[Objective]) -> BenchTable:
+    """Group a table's rows by configuration and fit the hypervolume scale.
+
+    Raises:
+        DataError: an objective's column is missing, or no objective varies.
+    """
+    names = [o.name for o in objectives]
+    missing = [n for n in names if n not in table.rows.columns]
+    if missing:
+        hint = " (relative metrics need a role=baseline row)" if "_rel" in missing[0] else ""
+        raise DataError(f"the table has no column {', '.join(missing)}{hint}")
+    rows = table.rows.dropna(subset=names)
+    if rows.empty:
+        raise DataError(f"no row of the table has every objective ({', '.join(names)})")
+    groups = rows.groupby(list(PARAMS), sort=True)
+    configs = np.array(list(groups.groups.keys()), dtype=float).reshape(-1, len(PARAMS))
+    replicates = [g[names].to_numpy(dtype=float) for _, g in groups]
+    means = np.array([r.mean(axis=0) for r in replicates])
+    scale = HypervolumeScale.from_means(means, [o.direction for o in objectives])
+    if not scale.kept.any():
+        raise DataError(f"no objective varies across the table's configurations ({', '.join(names)})")
+    true_hv = scale.hypervolume(means)
+    if true_hv <= 0:
+        raise DataError("no configuration beats the median in every objective; hypervolume is 0")
+    return BenchTable(configs, means, replicates, scale, true_hv)
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """Hypervolume ratios per sampler: `ratios[name]` is `(repeats, budget)`."""
+
+    objectives: list[Objective]
+    ratios: dict[str, np.ndarray]
+    n_configs: int
+    pareto_size: int
+    kept: list[str]
+    seed: int
+    fallback_share: float | None = None
+
+    @property
+    def budget(self) -> int:
+        return next(iter(self.ratios.values())).shape[1]
+
+    @property
+    def repeats(self) -> int:
+        return next(iter(self.ratios.values())).shape[0]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per sampler and budget 1..N: mean and sd of the ratio over repeats."""
+        out = []
+        for name, ratios in self.ratios.items():
+            sd = ratios.std(axis=0, ddof=1) if ratios.shape[0] > 1 else np.zeros(ratios.shape[1])
+            for b in range(ratios.shape[1]):
+                out.append(
+                    {
+                        "sampler": name,
+                        "budget": b + 1,
+                        "hv_ratio_mean": float(ratios[:, b].mean()),
+                        "hv_ratio_sd": float(sd[b]),
+                        "repeats": int(ratios.shape[0]),
+                    }
+                )
+        return out
+
+    def trials_to(self, threshold: float) -> dict[str, tuple[float | None, int]]:
+        """Per sampler: median trials to reach `threshold` (None if not within the budget in at
+        least half the repeats) and in how many repeats it was reached."""
+        out: dict[str, tuple[float | None, int]] = {}
+        for name, ratios in self.ratios.items():
+            hit = ratios >= threshold - 1e-12
+            first = np.where(hit.any(axis=1), hit.argmax(axis=1) + 1.0, np.inf)
+            median = float(np.median(first))
+            out[name] = (median if np.isfinite(median) else None, int(hit.any(axis=1).sum()))
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """The `bench --json` payload."""
+        reach = [
+            {"sampler": name, "threshold": t, "median_trials": median, "reached": hits,
+             "repeats": self.repeats}
+            for t in THRESHOLDS
+            for name, (median, hits) in self.trials_to(t).items()
+        ]
+        return {
+            "results": self.rows(),
+            "trials_to": reach,
+            "table": {"configurations": self.n_configs, "pareto_size": self.pareto_size,
+                      "objectives": [o.name for o in self.objectives], "scored": self.kept},
+            "seed": self.seed,
+            "surface_fallback_share": self.fallback_share,
+        }
+
+
+def make_sampler(name: str, seed: int, bench: BenchTable) -> optuna.samplers.BaseSampler:
+    """The sampler `name` (one of SAMPLERS) with Optuna's defaults, seeded."""
+    if name == "surface":
+        # Level indices are already the modelling scale: no log transform on top.
+        candidates = TableSpace(bench.configs).candidates()
+        return SurfaceSampler(candidates=candidates, seed=seed, log_params=())
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed)
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if name == "gp":
+        return optuna.samplers.GPSampler(seed=seed)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    raise ValueError(f"unknown sampler {name!r}; choose from {', '.join(SAMPLERS)}")
+
+
+def run_once(
+    bench: BenchTable,
+    objectives: Sequence[Objective],
+    sampler: optuna.samplers.BaseSampler,
+    budget: int,
+    replicate_draws: np.ndarray,
+    on_trial: Callable[[], None] | None = None,
+) -> np.ndarray:
+    """One search of `budget` trials; returns the hypervolume ratio after each trial."""
+    space = TableSpace(bench.configs)
+    distributions = space.distributions
+    study = optuna.create_study(directions=[o.direction for o in objectives], sampler=sampler)
+    study.set_metric_names([o.name for o in objectives])
+    visits = np.zeros(len(bench.configs), dtype=int)
+    found: list[int] = []
+    ratios = np.zeros(budget)
+    volume = 0.0
+    for b in range(budget):
+        trial = study.ask(distributions)
+        index = space.lookup(trial.params)
+        draw = replicate_draws[index, min(visits[index], replicate_draws.shape[1] - 1)]
+        values = bench.replicates[index][draw % len(bench.replicates[index])]
+        visits[index] += 1
+        study.tell(trial, values.tolist())
+        if index not in found:
+            found.append(index)
+            volume = bench.scale.hypervolume(bench.means[found])
+        ratios[b] = volume / bench.true_hypervolume
+        if on_trial is not None:
+            on_trial()
+    return ratios
+
+
+def run_benchmark(
+    table: TrialsTable,
+    objectives: Sequence[Objective],
+    *,
+    budget: int,
+    repeats: int,
+    samplers: Sequence[str] = SAMPLERS,
+    seed: int = 0,
+    on_trial: Callable[[str], None] | None = None,
+) -> BenchResult:
+    """Run every sampler `repeats` times for `budget` trials on the table's configurations.
+
+    Raises:
+        DataError: the table cannot be scored for these objectives.
+        ValueError: a bad sampler name, budget or repeat count.
+    """
+    if budget < 1 or repeats < 1:
+        raise ValueError("budget and repeats must be at least 1")
+    bench = prepare_table(table, objectives)
+    for name in samplers:
+        if name not in SAMPLERS:
+            raise ValueError(f"unknown sampler {name!r}; choose from {', '.join(SAMPLERS)}")
+    ratios = {name: np.zeros((repeats, budget)) for name in samplers}
+    modes: list[str] = []
+    with _quiet():
+        for r in range(repeats):
+            run_seed = int(np.random.SeedSequence([seed, r]).generate_state(1)[0])
+            draws = np.random.default_rng([seed, r, 1]).integers(
+                0, 2**31, size=(len(bench.configs), budget)
+            )
+            for name in samplers:
+                sampler = make_sampler(name, run_seed, bench)
+                tick = (lambda n=name: on_trial(n)) if on_trial is not None else None
+                ratios[name][r] = run_once(bench, objectives, sampler, budget, draws, tick)
+                if isinstance(sampler, SurfaceSampler):
+                    modes.extend(d.mode for d in sampler.decisions_)
+    share = modes.count("fallback") / len(modes) if modes else None
+    names = [o.name for o, k in zip(objectives, bench.scale.kept, strict=True) if k]
+    return BenchResult(list(objectives), ratios, len(bench.configs), bench.pareto_size, names,
+                       seed, share)
+
+
+class _quiet:
+    """Silence Optuna's per-trial logging and experimental warnings during a benchmark."""
+
+    def __enter__(self) -> None:
+        self._verbosity = optuna.logging.get_verbosity()
+        self._level = logging.getLogger("advisor.steering").level
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        logging.getLogger("advisor.steering").setLevel(logging.ERROR)
+        self._warnings = warnings.catch_warnings()
+        self._warnings.__enter__()
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+
+    def __exit__(self, *exc: object) -> None:
+        self._warnings.__exit__(*exc)
+        logging.getLogger("advisor.steering").setLevel(self._level)
+        optuna.logging.set_verbosity(self._verbosity)
+
+
+def plot_benchmark(result: BenchResult, path: str) -> None:
+    """Hypervolume ratio against trials, mean line and +-1 sd band per sampler, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    trials = np.arange(1, result.budget + 1)
+    for name, ratios in result.ratios.items():
+        mean = ratios.mean(axis=0)
+        sd = ratios.std(axis=0, ddof=1) if ratios.shape[0] > 1 else np.zeros_like(mean)
+        ax.plot(trials, mean, label=name, lw=2 if name == "surface" else 1.3)
+        ax.fill_between(trials, np.clip(mean - sd, 0, 1), np.clip(mean + sd, 0, 1), alpha=0.15)
+    for t in THRESHOLDS:
+        ax.axhline(t, color="grey", lw=0.6, ls=":")
+    ax.set(xlabel="trials", ylabel="hypervolume / true Pareto hypervolume", ylim=(0, 1.02),
+           title=f"{','.join(o.name for o in result.objectives)}: {result.n_configs} configurations,"
+                 f" {result.repeats} repeats")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,91 @@
+"""`advisor bench`: sample-efficiency benchmark of samplers on a table of measured configurations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from advisor.cli._app import JsonOption, app, emit_json, parse_csv_option, user_errors
+
+SAMPLER_CHOICES = ("surface", "nsga2", "tpe", "gp", "random")  # advisor.bench.SAMPLERS
+
+
+def _objectives(value: str) -> str:
+    from advisor.steering import ObjectiveError, parse_objectives
+
+    try:
+        return ",".join(f"{o.name}:{o.direction[:3]}" for o in parse_objectives(value))
+    except ObjectiveError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _samplers(value: str) -> str:
+    names = parse_csv_option(value)
+    unknown = [n for n in names if n not in SAMPLER_CHOICES]
+    if unknown or not names:
+        shown = repr(unknown[0]) if unknown else "none"
+        raise typer.BadParameter(
+            f"unknown sampler {shown}; valid choices: {', '.join(SAMPLER_CHOICES)}"
+        )
+    if len(set(names)) != len(names):
+        raise typer.BadParameter("a sampler is named twice; name each once")
+    return ",".join(names)
+
+
+@app.command("bench")
+def bench(
+    table: Annotated[
+        Path,
+        typer.Option(
+            "--table", metavar="FILE.csv", show_default=False,
+            help="Table of measured configurations (benchmark-table format).",
+        ),
+    ],
+    objective: Annotated[
+        str,
+        typer.Option(
+            "--objective", callback=_objectives, show_default=False,
+            help="Comma-separated metrics to optimise, e.g. f1,loss (optionally f1:max,loss:min).",
+        ),
+    ],
+    budget: Annotated[int, typer.Option("--budget", min=1, help="Trials per search.")] = 30,
+    repeats: Annotated[
+        int, typer.Option("--repeats", min=1, help="Independent searches per sampler.")
+    ] = 20,
+    samplers: Annotated[
+        str,
+        typer.Option(
+            "--samplers", callback=_samplers,
+            help=f"Comma-separated samplers: {','.join(SAMPLER_CHOICES)}.",
+        ),
+    ] = ",".join(SAMPLER_CHOICES),
+    seed: Annotated[int, typer.Option("--seed", help="Seed of repeat 0 (the same for every sampler).")] = 0,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", metavar="FILE.png", show_default=False,
+                     help="Also save a plot of hypervolume ratio against trials."),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Sample efficiency of samplers on a table: hypervolume found per trial, over repeats."""
+    from advisor.bench import plot_benchmark, run_benchmark
+    from advisor.render.bench import bench_progress, render_benchmark
+    from advisor.steering import parse_objectives
+    from advisor.table import read_table
+
+    names = parse_csv_option(samplers)
+    with user_errors():
+        rows = read_table(table)
+        with bench_progress(len(names) * repeats * budget) as tick:
+            result = run_benchmark(
+                rows, parse_objectives(objective), budget=budget, repeats=repeats,
+                samplers=names, seed=seed, on_trial=tick,
+            )
+    if plot is not None:
+        plot_benchmark(result, str(plot))
+    if json_output:
+        emit_json(result.to_json())
+    else:
+        render_benchmark(result)

@@ -1,0 +1,30 @@
+"""Steering: objectives, Pareto and hypervolume helpers, and the surface-guided Optuna sampler."""
+
+from __future__ import annotations
+
+from advisor.steering._objectives import Objective, ObjectiveError, parse_objectives
+from advisor.steering._pareto import (
+    epsilon_to_front,
+    hypervolume,
+    hypervolume_improvements,
+    non_dominated_mask,
+)
+from advisor.steering._sampler import SamplerDecision, SurfaceSampler
+from advisor.steering._scale import HypervolumeScale
+from advisor.steering._surrogate import BayesianQuadratic
+from advisor.steering._table import TableSpace
+
+__all__ = [
+    "BayesianQuadratic",
+    "HypervolumeScale",
+    "Objective",
+    "ObjectiveError",
+    "SamplerDecision",
+    "SurfaceSampler",
+    "TableSpace",
+    "epsilon_to_front",
+    "hypervolume",
+    "hypervolume_improvements",
+    "non_dominated_mask",
+    "parse_objectives",
+]

@@ -1,0 +1,311 @@
+"""`SurfaceSampler`: an Optuna sampler steered by Bayesian quadratic response surfaces."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import optuna
+from optuna.samplers import BaseSampler
+from optuna.study import StudyDirection
+from optuna.trial import TrialState
+
+from advisor.errors import FitError
+from advisor.steering._acquisition import choose
+from advisor.steering._space import Space
+from advisor.steering._surrogate import BayesianQuadratic
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from optuna.distributions import BaseDistribution
+    from optuna.study import Study
+    from optuna.trial import FrozenTrial
+
+_logger = logging.getLogger("advisor.steering")
+
+
+@dataclass(frozen=True)
+class SamplerDecision:
+    """How `SurfaceSampler` chose (or declined to choose) one trial's parameters.
+
+    Attributes:
+        trial_number: the trial the decision is for.
+        mode: `"surface"` (the surfaces proposed) or `"fallback"` (the wrapped sampler did).
+        reason: one sentence for the user.
+        n_trials: finished trials the surfaces learnt from.
+        cv_r2: objective name -> leave-one-out R^2 of its surface (empty when none was fitted).
+        predicted: objective name -> (mean, sd) predicted for the proposal (surface mode only).
+    """
+
+    trial_number: int
+    mode: str
+    reason: str
+    n_trials: int
+    cv_r2: dict[str, float] = field(default_factory=dict)
+    predicted: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    decision: SamplerDecision
+    space: Space | None = None
+    model: BayesianQuadratic | None = None
+    seen: np.ndarray | None = None  # raw configurations of finished, running and waiting trials
+
+
+class SurfaceSampler(BaseSampler):
+    """Proposes configurations from Bayesian quadratic surfaces of the study's objectives.
+
+    For every objective (the study's directions, any number) it fits a Bayesian ridge quadratic
+    on the finished trials (inputs: the numeric parameters, on a log scale for log distributions
+    and `log_params`, each range scaled to [-1, 1]; values worse than the `focus` quantile are
+    capped there, so the surfaces spend their terms on the region worth having). It then draws
+    one set of surfaces from the posterior (Thompson sampling) and proposes the candidate that
+    adds the most hypervolume to the configurations already run, all valued by the same draw.
+    The reference point is each objective's median predicted value over the candidates.
+    Evaluated (or running) configurations are not proposed again while other candidates remain.
+
+    The trial goes to `fallback` (NSGA-II by default; every hook is forwarded) while fewer than
+    `n_startup_trials` trials have finished, and when, from `cv_min_trials` on, no surface
+    predicts better than a constant in leave-one-out cross-validation (R^2 < `min_cv_r2`).
+    Each decision is logged on the `advisor.steering` logger and kept in `last_decision_`
+    (history in `decisions_`). Parameters other than numeric ones go to the fallback's
+    `sample_independent`.
+
+    Args:
+        candidates: the configurations allowed (DataFrame or dicts, a column per parameter);
+            None generates the grid of per-parameter values (or a Sobol set) over the space.
+        fallback: the sampler used when the surfaces cannot steer.
+        n_startup_trials: finished trials needed before the surfaces steer.
+        min_cv_r2: fall back when every surface's cross-validated R^2 is below this.
+        cv_min_trials: finished trials before the R^2 check applies (None: twice the number of
+            surface terms, the fewest that make leave-one-out R^2 worth acting on).
+        focus: quantile at which observed values are capped before fitting (None: no cap).
+        n_draws: posterior draws per proposal (1: Thompson sampling; more: Monte Carlo
+            expected hypervolume improvement).
+        surrogate: the unfitted surface model (default `BayesianQuadratic()`).
+        max_candidates: size of a generated candidate set.
+        log_params: parameters modelled on a log scale besides log distributions.
+        ignore_params: parameters never modelled (replicate seeds); the fallback samples them.
+        search_space: distributions to model; default: the finished trials' intersection space.
+        seed: makes proposals (and the default fallback) reproducible.
+    """
+
+    def __init__(
+        self,
+        *,
+        candidates: pd.DataFrame | Sequence[Mapping[str, Any]] | None = None,
+        fallback: BaseSampler | None = None,
+        n_startup_trials: int = 4,
+        min_cv_r2: float = 0.0,
+        cv_min_trials: int | None = None,
+        focus: float | None = 0.5,
+        n_draws: int = 1,
+        surrogate: BayesianQuadratic | None = None,
+        max_candidates: int = 4096,
+        log_params: Sequence[str] = ("learning_rate", "batch_size"),
+        ignore_params: Sequence[str] = ("seed",),
+        search_space: Mapping[str, BaseDistribution] | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self._candidates = _candidate_rows(candidates)
+        self._fallback = fallback or optuna.samplers.NSGAIISampler(seed=seed)
+        self.n_startup_trials = n_startup_trials
+        self.min_cv_r2 = min_cv_r2
+        self.cv_min_trials = cv_min_trials
+        self.focus = focus
+        self.n_draws = n_draws
+        self.surrogate = surrogate or BayesianQuadratic()
+        self.max_candidates = max_candidates
+        self.log_params = tuple(log_params)
+        self.ignore_params = tuple(ignore_params)
+        self._search_space = dict(search_space) if search_space is not None else None
+        self._seed = int(np.random.SeedSequence(seed).generate_state(1)[0])
+        self._plans: dict[int, _Plan] = {}
+        self._cache: dict[tuple, np.ndarray] = {}
+        self.last_decision_: SamplerDecision | None = None
+        self.decisions_: list[SamplerDecision] = []
+
+    @property
+    def fallback(self) -> BaseSampler:
+        """The wrapped sampler."""
+        return self._fallback
+
+    def reseed_rng(self) -> None:
+        self._seed = int(np.random.SeedSequence().generate_state(1)[0])
+        self._fallback.reseed_rng()
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        plan = self._plan(study, trial)
+        self._record(plan.decision)
+        if plan.space is None:
+            return self._fallback.infer_relative_search_space(study, trial)
+        self._plans[trial._trial_id] = plan
+        return {d.name: d.distribution for d in plan.space.dims}
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        plan = self._plans.pop(trial._trial_id, None)
+        if plan is None:
+            return self._fallback.sample_relative(study, trial, search_space)
+        params, decision = self._propose(plan, study, trial)
+        self.last_decision_ = self.decisions_[-1] = decision
+        return params
+
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        return self._fallback.sample_independent(study, trial, param_name, param_distribution)
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        self._fallback.before_trial(study, trial)
+
+    def after_trial(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        self._fallback.after_trial(study, trial, state, values)
+
+    # -- deciding -------------------------------------------------------------------------------
+
+    def _plan(self, study: Study, trial: FrozenTrial) -> _Plan:
+        trials = study.get_trials(deepcopy=False)
+        done = [t for t in trials if t.state == TrialState.COMPLETE and _finite(t.values)]
+        distributions = self._search_space or optuna.search_space.intersection_search_space(done)
+        space = Space(
+            {k: v for k, v in distributions.items() if k not in self.ignore_params},
+            self.log_params,
+        )
+        if not space.dims:
+            return self._fallback_plan(trial, "no numeric parameter to model", 0)
+        raw = space.raw_matrix([t.params for t in done])
+        usable = ~np.isnan(raw).any(axis=1)
+        n = int(usable.sum())
+        if n < self.n_startup_trials:
+            return self._fallback_plan(
+                trial, f"too few finished trials to steer ({n} < {self.n_startup_trials})", n
+            )
+        values = np.array([t.values for t in done])[usable] * _signs(study)
+        if self.focus is not None:
+            values = np.minimum(values, np.quantile(values, self.focus, axis=0))
+        try:
+            model = copy.deepcopy(self.surrogate).fit(space.to_unit(raw[usable]), values)
+        except FitError as exc:
+            return self._fallback_plan(trial, f"the surfaces cannot be fitted ({exc})", n)
+        cv = dict(zip(_objective_names(study), map(float, model.loo_r2_), strict=True))
+        if self._predicts_nothing(cv, n, model):
+            shown = ", ".join(f"{k} {v:.2f}" for k, v in cv.items())
+            reason = f"the surfaces predict nothing (cross-validated R^2: {shown})"
+            return self._fallback_plan(trial, reason, n, cv)
+        waiting = (TrialState.RUNNING, TrialState.WAITING)
+        pending = space.raw_matrix([t.params for t in trials if t.state in waiting])
+        seen = np.vstack([raw[usable], pending[~np.isnan(pending).any(axis=1)]])
+        decision = SamplerDecision(trial.number, "surface", "the surfaces steer", n, cv)
+        return _Plan(decision, space, model, np.unique(seen, axis=0))
+
+    def _predicts_nothing(self, cv: dict[str, float], n: int, model: BayesianQuadratic) -> bool:
+        minimum = self.cv_min_trials
+        if minimum is None:
+            minimum = 2 * (model.coef_.shape[1] + 1)
+        if n < minimum:
+            return False
+        finite = [r for r in cv.values() if np.isfinite(r)]
+        return not finite or max(finite) < self.min_cv_r2
+
+    def _fallback_plan(
+        self, trial: FrozenTrial, reason: str, n: int, cv: dict[str, float] | None = None
+    ) -> _Plan:
+        reason = f"{reason}: {type(self._fallback).__name__} samples"
+        return _Plan(SamplerDecision(trial.number, "fallback", reason, n, cv or {}))
+
+    def _record(self, decision: SamplerDecision) -> None:
+        previous = self.last_decision_
+        self.last_decision_ = decision
+        self.decisions_.append(decision)
+        if previous is None or previous.mode != decision.mode:
+            level = logging.WARNING if "predict nothing" in decision.reason else logging.INFO
+            _logger.log(level, "trial %d: %s", decision.trial_number, decision.reason)
+
+    # -- proposing ------------------------------------------------------------------------------
+
+    def _candidate_set(self, space: Space) -> np.ndarray:
+        key = tuple((d.name, repr(d.distribution), d.log) for d in space.dims)
+        if key not in self._cache:
+            if self._candidates is not None:
+                raw = space.raw_matrix(self._candidates)
+                raw = raw[~np.isnan(raw).any(axis=1)]
+                raw = np.unique(raw[space.contained(raw)], axis=0)
+            else:
+                raw = space.generate(self.max_candidates, seed=0)
+            self._cache = {key: raw}
+        return self._cache[key]
+
+    def _propose(
+        self, plan: _Plan, study: Study, trial: FrozenTrial
+    ) -> tuple[dict[str, Any], SamplerDecision]:
+        space, model, seen = plan.space, plan.model, plan.seen
+        assert space is not None and model is not None and seen is not None
+        candidates = self._candidate_set(space)
+        if candidates.shape[0] == 0:
+            fallback = self._fallback_plan(trial, "no candidate lies in the search space", 0)
+            return self._fallback.sample_relative(study, trial, {}), fallback.decision
+        seen_keys = set(space.keys(seen))
+        fresh = np.array([k not in seen_keys for k in space.keys(candidates)])
+        pool = space.to_unit(candidates[fresh] if fresh.any() else candidates)
+        mean, _ = model.predict(space.to_unit(candidates))
+        low, high = mean.min(axis=0), np.median(mean, axis=0)
+        rng = np.random.default_rng([self._seed, trial.number])
+        draws = model.sample(np.vstack([pool, space.to_unit(seen)]), rng, self.n_draws)
+        pool_mean, pool_sd = model.predict(pool)
+        spread = (pool_sd / np.where(high > low, high - low, 1.0)).sum(axis=1)
+        index, _ = choose(draws[:, : len(pool)], draws[:, len(pool) :], low, high, spread)
+        chosen = (candidates[fresh] if fresh.any() else candidates)[index]
+        signs = _signs(study)
+        predicted = {
+            name: (float(pool_mean[index, j] * signs[j]), float(pool_sd[index, j]))
+            for j, name in enumerate(_objective_names(study))
+        }
+        reason = plan.decision.reason
+        if not fresh.any():
+            reason += " (every candidate has run: replicating the most uncertain one on the front)"
+        return space.to_params(chosen), replace(plan.decision, reason=reason, predicted=predicted)
+
+
+def _finite(values: Sequence[float] | None) -> bool:
+    return values is not None and bool(np.all(np.isfinite(values)))
+
+
+def _signs(study: Study) -> np.ndarray:
+    """+1 for minimised objectives, -1 for maximised ones."""
+    return np.array([1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in study.directions])
+
+
+def _objective_names(study: Study) -> list[str]:
+    names = study.metric_names
+    if names is None:
+        return [f"objective {i}" for i in range(len(study.directions))]
+    return list(names)
+
+
+def _candidate_rows(
+    candidates: pd.DataFrame | Sequence[Mapping[str, Any]] | None,
+) -> list[Mapping[str, Any]] | None:
+    if candidates is None:
+        return None
+    if hasattr(candidates, "to_dict"):
+        return list(candidates.to_dict("records"))
+    return [dict(row) for row in candidates]

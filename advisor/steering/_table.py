@@ -1,0 +1,62 @@
+"""A finite table of configurations as an ordinal Optuna search space (used by the benchmark)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from optuna.distributions import IntDistribution
+
+from advisor.table import PARAMS
+
+
+class TableSpace:
+    """Each parameter's distinct table values, searched as integer level indices.
+
+    A parameter with `L` distinct values becomes `IntDistribution(0, L - 1)` named
+    `"<param>_level"` (level `i` is the `i`-th smallest value); one with a single value is left out.
+    Every sampler therefore searches an ordinal grid holding exactly the table's values, with no
+    rounding between what it proposes and what is measured. For a grid whose values are evenly
+    spaced on the modelling scale (log-spaced learning rates, doubling batch sizes, consecutive
+    epochs) the level index is that scale. A level combination the table lacks (a non-factorial
+    table) is answered by the configuration nearest in level steps.
+
+    Args:
+        configs: `(n_configs, n_params)` parameter values, one row per configuration.
+        names: the parameter names of the columns.
+    """
+
+    def __init__(self, configs: np.ndarray, names: Sequence[str] = PARAMS) -> None:
+        configs = np.asarray(configs, dtype=float)
+        self.names = list(names)
+        self.levels = [np.unique(configs[:, j]) for j in range(configs.shape[1])]
+        self.codes = np.column_stack(
+            [np.searchsorted(levels, configs[:, j]) for j, levels in enumerate(self.levels)]
+        )
+        self._rows = {tuple(code): i for i, code in enumerate(self.codes)}
+        self._searched = [j for j, levels in enumerate(self.levels) if levels.size > 1]
+
+    @property
+    def distributions(self) -> dict[str, IntDistribution]:
+        """The Optuna search space: one integer level per parameter that varies."""
+        return {
+            f"{self.names[j]}_level": IntDistribution(0, self.levels[j].size - 1)
+            for j in self._searched
+        }
+
+    def candidates(self) -> list[dict[str, int]]:
+        """Every configuration of the table in level coordinates."""
+        return [
+            {f"{self.names[j]}_level": int(code[j]) for j in self._searched} for code in self.codes
+        ]
+
+    def lookup(self, params: dict[str, Any]) -> int:
+        """Row of the configuration with these levels (else the nearest one in level steps)."""
+        code = self.codes[0].copy()
+        for j in self._searched:
+            code[j] = int(params[f"{self.names[j]}_level"])
+        row = self._rows.get(tuple(code))
+        if row is not None:
+            return row
+        return int(np.abs(self.codes - code).sum(axis=1).argmin())
