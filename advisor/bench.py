@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import optuna
+from optuna.distributions import BaseDistribution
 
 from advisor.errors import DataError
-from advisor.steering import HypervolumeScale, Objective, SurfaceSampler
-from advisor.steering import TableSpace
+from advisor.steering import HypervolumeScale, Objective, SurfaceSampler, TableSpace
 from advisor.table import PARAMS, TrialsTable
 
 SAMPLERS: tuple[str, ...] = ("surface", "nsga2", "tpe", "gp", "random")
@@ -76,7 +77,9 @@ def prepare_table(table: TrialsTable, objectives: Sequence[Objective]) -> BenchT
     means = np.array([r.mean(axis=0) for r in replicates])
     scale = HypervolumeScale.from_means(means, [o.direction for o in objectives])
     if not scale.kept.any():
-        raise DataError(f"no objective varies across the table's configurations ({', '.join(names)})")
+        raise DataError(
+            f"no objective varies across the table's configurations ({', '.join(names)})"
+        )
     true_hv = scale.hypervolume(means)
     if true_hv <= 0:
         raise DataError("no configuration beats the median in every objective; hypervolume is 0")
@@ -134,16 +137,25 @@ class BenchResult:
     def to_json(self) -> dict[str, Any]:
         """The `bench --json` payload."""
         reach = [
-            {"sampler": name, "threshold": t, "median_trials": median, "reached": hits,
-             "repeats": self.repeats}
+            {
+                "sampler": name,
+                "threshold": t,
+                "median_trials": median,
+                "reached": hits,
+                "repeats": self.repeats,
+            }
             for t in THRESHOLDS
             for name, (median, hits) in self.trials_to(t).items()
         ]
         return {
             "results": self.rows(),
             "trials_to": reach,
-            "table": {"configurations": self.n_configs, "pareto_size": self.pareto_size,
-                      "objectives": [o.name for o in self.objectives], "scored": self.kept},
+            "table": {
+                "configurations": self.n_configs,
+                "pareto_size": self.pareto_size,
+                "objectives": [o.name for o in self.objectives],
+                "scored": self.kept,
+            },
             "seed": self.seed,
             "surface_fallback_share": self.fallback_share,
         }
@@ -176,8 +188,9 @@ def run_once(
 ) -> np.ndarray:
     """One search of `budget` trials; returns the hypervolume ratio after each trial."""
     space = TableSpace(bench.configs)
-    distributions = space.distributions
-    study = optuna.create_study(directions=[o.direction for o in objectives], sampler=sampler)
+    distributions: dict[str, BaseDistribution] = dict(space.distributions)
+    directions = [optuna.study.StudyDirection[o.direction.upper()] for o in objectives]
+    study = optuna.create_study(directions=directions, sampler=sampler)
     study.set_metric_names([o.name for o in objectives])
     visits = np.zeros(len(bench.configs), dtype=int)
     found: list[int] = []
@@ -237,26 +250,26 @@ def run_benchmark(
                     modes.extend(d.mode for d in sampler.decisions_)
     share = modes.count("fallback") / len(modes) if modes else None
     names = [o.name for o, k in zip(objectives, bench.scale.kept, strict=True) if k]
-    return BenchResult(list(objectives), ratios, len(bench.configs), bench.pareto_size, names,
-                       seed, share)
+    return BenchResult(
+        list(objectives), ratios, len(bench.configs), bench.pareto_size, names, seed, share
+    )
 
 
-class _quiet:
+@contextmanager
+def _quiet() -> Iterator[None]:
     """Silence Optuna's per-trial logging and experimental warnings during a benchmark."""
-
-    def __enter__(self) -> None:
-        self._verbosity = optuna.logging.get_verbosity()
-        self._level = logging.getLogger("advisor.steering").level
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        logging.getLogger("advisor.steering").setLevel(logging.ERROR)
-        self._warnings = warnings.catch_warnings()
-        self._warnings.__enter__()
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-
-    def __exit__(self, *exc: object) -> None:
-        self._warnings.__exit__(*exc)
-        logging.getLogger("advisor.steering").setLevel(self._level)
-        optuna.logging.set_verbosity(self._verbosity)
+    verbosity = optuna.logging.get_verbosity()
+    steering = logging.getLogger("advisor.steering")
+    level = steering.level
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    steering.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            yield
+    finally:
+        steering.setLevel(level)
+        optuna.logging.set_verbosity(verbosity)
 
 
 def plot_benchmark(result: BenchResult, path: str) -> None:
@@ -275,9 +288,13 @@ def plot_benchmark(result: BenchResult, path: str) -> None:
         ax.fill_between(trials, np.clip(mean - sd, 0, 1), np.clip(mean + sd, 0, 1), alpha=0.15)
     for t in THRESHOLDS:
         ax.axhline(t, color="grey", lw=0.6, ls=":")
-    ax.set(xlabel="trials", ylabel="hypervolume / true Pareto hypervolume", ylim=(0, 1.02),
-           title=f"{','.join(o.name for o in result.objectives)}: {result.n_configs} configurations,"
-                 f" {result.repeats} repeats")
+    ax.set(
+        xlabel="trials",
+        ylabel="hypervolume / true Pareto hypervolume",
+        ylim=(0, 1.02),
+        title=f"{','.join(o.name for o in result.objectives)}: {result.n_configs} configurations,"
+        f" {result.repeats} repeats",
+    )
     ax.legend(loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=120)

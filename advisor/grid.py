@@ -1,23 +1,25 @@
 """`advisor grid`: one real fine-tune per design point and seed, each an Optuna trial.
 
 Resumable and safe for many workers on one storage: points are enqueued once under a study-wide
-lock, claimed atomically (WAITING -> RUNNING is a row-locked compare-and-set in Optuna's RDB
-storage), kept alive by heartbeats, and re-run when their worker disappears.
+lock, claimed atomically under that lock (WAITING -> RUNNING is also a row-locked compare-and-set
+in Optuna's RDB storage), kept alive by heartbeats, and re-run when their worker disappears, at
+most `max_retry` times per point.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
+from sqlalchemy.exc import SQLAlchemyError
 
 from advisor.config import StudySpec
 from advisor.design import design_points, point_key
-from advisor.errors import SpecError
+from advisor.errors import SpecError, StorageError
 from advisor.locks import study_lock
 from advisor.space import grid_space
 from advisor.storage import (
@@ -31,12 +33,19 @@ from advisor.storage import (
 )
 from advisor.table import METRICS
 from advisor.worker import (
+    FAIL_DETAIL_ATTR,
+    INTERRUPTED_REASON,
+    LOST_WORKER_REASON,
+    WORKER_ATTR,
     Observer,
     SilentObserver,
     TrialRecord,
+    deferred_signals,
     fail_reason,
+    record_failure,
     run_trial,
     sigterm_as_interrupt,
+    worker_id,
 )
 
 POINT_ATTR = "grid_point"
@@ -45,17 +54,24 @@ HEARTBEAT_INTERVAL_S = 10
 GRACE_PERIOD_S = 60
 MAX_RETRY = 2
 POLL_INTERVAL_S = 5.0
+_OPEN = (TrialState.WAITING, TrialState.RUNNING)
 
 
 @dataclass
 class GridOptions:
-    """How a worker runs: heartbeats, retries, polling, model saving."""
+    """How a worker runs: heartbeats, retries, polling, model saving.
+
+    `max_retry` bounds how often a point whose worker vanished (no heartbeat for
+    `grace_period` seconds) is re-queued; `retry_failed` re-queues every failed point, even
+    those that diverged or used up their retries.
+    """
 
     heartbeat_interval: int = HEARTBEAT_INTERVAL_S
     grace_period: int = GRACE_PERIOD_S
     max_retry: int = MAX_RETRY
     poll_interval: float = POLL_INTERVAL_S
     save_models: str | None = None
+    retry_failed: bool = False
 
 
 @dataclass
@@ -74,10 +90,26 @@ class GridResult:
 
 def run_grid(spec: StudySpec, storage_url: str | None = None, observer: Observer | None = None,
              options: GridOptions | None = None) -> GridResult:
-    """Run (or resume, or help finish) the spec's seed grid; returns when every point is done."""
-    observer = observer or SilentObserver()
-    options = options or GridOptions()
+    """Run (or resume, or help finish) the spec's seed grid; returns when every point is done.
+
+    An observer with a `points_done(done, total)` method is told how many points are finished
+    across all workers whenever a trial ends and while this worker waits for others.
+
+    Raises:
+        SpecError, DataError, ModelError: bad spec, data or model, before anything is stored.
+        StorageError: the storage cannot be opened or fails (the URL's password is masked).
+    """
     url = resolve_storage_url(storage_url)
+    try:
+        return _run_grid(spec, url, observer or SilentObserver(), options or GridOptions())
+    except (SQLAlchemyError, optuna.exceptions.StorageInternalError) as exc:
+        cause = exc.__cause__ or exc
+        first = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+        raise StorageError(f"storage {mask_url(url)} failed: {mask_url(first)}") from exc
+
+
+def _run_grid(spec: StudySpec, url: str, observer: Observer, options: GridOptions
+              ) -> GridResult:
     storage = open_storage(
         url, heartbeat_interval=options.heartbeat_interval, grace_period=options.grace_period,
         stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(options.max_retry))
@@ -86,31 +118,60 @@ def run_grid(spec: StudySpec, storage_url: str | None = None, observer: Observer
     if spec.name in study_names(storage):
         existing = optuna.load_study(study_name=spec.name, storage=storage)
         check_same_spec(existing, spec)
-        if not _points_to_enqueue(existing, points) and not _open_trials(existing):
-            observer.started(len(points), len(points))
+        if not _open_trials(existing) and not _points_to_enqueue(
+                existing, points, options.retry_failed, options.max_retry):
+            observer.started(len(points), count_done(existing, points))
             return result  # nothing left: no model or data is loaded
     tuner = _prepare_tuner(spec)  # validates data and model before anything is stored
     study = create_grid_study(spec, storage)
     with study_lock(storage, spec.name):
         ensure_baseline(study, spec, tuner)
-        enqueue_missing(study, spec, points)
+        enqueue_missing(study, spec, points, retry_failed=options.retry_failed,
+                        max_retry=options.max_retry)
     baseline = baseline_metrics(study)
     with sigterm_as_interrupt():
-        observer.started(len(points), _count_done(study))
-        while True:
-            optuna.storages.fail_stale_trials(study)
-            trial = claim_next(study, storage)
+        observer.started(len(points), count_done(study, points))
+        _report_points(observer, study, points)
+        _work(study, storage, tuner, baseline, observer, options, points, result)
+    return result
+
+
+def _work(study: optuna.Study, storage: optuna.storages.RDBStorage, tuner: Any,
+          baseline: dict[str, float] | None, observer: Observer, options: GridOptions,
+          points: list[dict[str, Any]], result: GridResult) -> None:
+    """Claim and run trials until no point is waiting or running anywhere."""
+    while True:
+        trial: FrozenTrial | None = None
+        try:
+            with study_lock(storage, study.study_name):
+                optuna.storages.fail_stale_trials(study)
+                with deferred_signals():  # never claimed without knowing it
+                    trial = claim_next(study, storage)
             if trial is None:
                 running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
                 if running == 0:
-                    break
+                    return
                 observer.waiting(running)
+                _report_points(observer, study, points)
                 time.sleep(options.poll_interval)
                 continue
             save_dir = _save_dir(options.save_models, trial)
             result.trials.append(run_trial(study, storage, trial, tuner, baseline, observer,
                                            options.heartbeat_interval, save_dir))
-    return result
+        except KeyboardInterrupt:
+            if trial is not None:  # no-op when run_trial already closed it
+                with deferred_signals():
+                    record_failure(storage, trial, INTERRUPTED_REASON,
+                                   "stopped by the user (SIGINT/SIGTERM)")
+            raise
+        _report_points(observer, study, points)
+
+
+def _report_points(observer: Observer, study: optuna.Study, points: list[dict[str, Any]]
+                   ) -> None:
+    hook = getattr(observer, "points_done", None)
+    if hook is not None:
+        hook(count_done(study, points), len(points))
 
 
 def _prepare_tuner(spec: StudySpec) -> Any:
@@ -167,10 +228,15 @@ def ensure_baseline(study: optuna.Study, spec: StudySpec, tuner: Any) -> None:
         "wall_time_s": outcome.wall_time_s})
 
 
-def enqueue_missing(study: optuna.Study, spec: StudySpec, points: list[dict[str, Any]]) -> int:
-    """Add a WAITING trial for every point that has no trial to show for it. Call under the lock."""
+def enqueue_missing(study: optuna.Study, spec: StudySpec, points: list[dict[str, Any]], *,
+                    retry_failed: bool = False, max_retry: int = MAX_RETRY) -> int:
+    """Add a WAITING trial for every point that has no trial to show for it. Call under the lock.
+
+    A failed point is re-queued unless its failure is final (see `final_failure`) or
+    `retry_failed` is set.
+    """
     distributions = grid_space(spec)
-    missing = _points_to_enqueue(study, points)
+    missing = _points_to_enqueue(study, points, retry_failed, max_retry)
     for point in missing:
         study.add_trial(optuna.trial.create_trial(
             state=TrialState.WAITING, params=point, distributions=distributions,
@@ -178,37 +244,80 @@ def enqueue_missing(study: optuna.Study, spec: StudySpec, points: list[dict[str,
     return len(missing)
 
 
-def _points_to_enqueue(study: optuna.Study, points: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    covered: set[str] = set()
+def _points_to_enqueue(study: optuna.Study, points: list[dict[str, Any]],
+                       retry_failed: bool = False, max_retry: int = MAX_RETRY
+                       ) -> list[dict[str, Any]]:
+    by_point = trials_by_point(study)
+    missing = []
+    for point in points:
+        trials = by_point.get(point_key(point), [])
+        if any(t.state in (TrialState.COMPLETE, *_OPEN) for t in trials):
+            continue
+        if not retry_failed and final_failure(trials, max_retry):
+            continue
+        missing.append(point)
+    return missing
+
+
+def trials_by_point(study: optuna.Study) -> dict[str, list[FrozenTrial]]:
+    """The study's grid trials grouped by point key (oldest first)."""
+    grouped: dict[str, list[FrozenTrial]] = defaultdict(list)
     for trial in study.get_trials(deepcopy=False):
         key = trial.user_attrs.get(POINT_ATTR)
-        if key is None:
-            continue
-        if trial.state in (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING) or (
-                trial.state == TrialState.FAIL and fail_reason(trial) in FINAL_REASONS):
-            covered.add(key)
-    return [p for p in points if point_key(p) not in covered]
+        if key is not None:
+            grouped[key].append(trial)
+    return grouped
 
 
-def _open_trials(study: optuna.Study) -> list[FrozenTrial]:
-    return study.get_trials(deepcopy=False, states=(TrialState.WAITING, TrialState.RUNNING))
+def final_failure(trials: list[FrozenTrial], max_retry: int = MAX_RETRY) -> str | None:
+    """Why a point's failures are final (not re-queued by the next run), or None.
 
-
-def claim_next(study: optuna.Study, storage: optuna.storages.RDBStorage) -> FrozenTrial | None:
-    """Atomically take the oldest WAITING trial (another worker may win the race: try the next)."""
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
-        try:
-            claimed = storage.set_trial_state_values(trial._trial_id, state=TrialState.RUNNING)
-        except optuna.exceptions.UpdateFinishedTrialError:
-            continue
-        if claimed:
-            return storage.get_trial(trial._trial_id)
+    Final: a diverged loss (a result), or a worker lost more than `max_retry` times on it
+    (a point that keeps killing its workers must not take every worker down with it).
+    """
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    for trial in failed:
+        if fail_reason(trial) in FINAL_REASONS:
+            return fail_reason(trial)
+    lost = sum(fail_reason(t) == LOST_WORKER_REASON for t in failed)
+    if lost > max_retry:
+        return f"{LOST_WORKER_REASON}; retries exhausted after {lost} attempts"
     return None
 
 
-def _count_done(study: optuna.Study) -> int:
-    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL))
-    return len({t.user_attrs.get(POINT_ATTR) for t in trials if t.user_attrs.get(POINT_ATTR)})
+def _open_trials(study: optuna.Study) -> list[FrozenTrial]:
+    return study.get_trials(deepcopy=False, states=_OPEN)
+
+
+def claim_next(study: optuna.Study, storage: optuna.storages.RDBStorage) -> FrozenTrial | None:
+    """Atomically take the oldest WAITING trial (another worker may win the race: try the next).
+
+    Runs under the study lock (SQLite's compare-and-set is not atomic across processes). The
+    heartbeat is written before the claim, so a worker killed right after claiming still leaves
+    a trial that goes stale and is re-run. The claiming worker is stored as user attr `worker`.
+    """
+    with study_lock(storage, study.study_name):
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            try:
+                storage.record_heartbeat(trial._trial_id)
+                claimed = storage.set_trial_state_values(trial._trial_id, state=TrialState.RUNNING)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                continue
+            if claimed:
+                storage.set_trial_user_attr(trial._trial_id, WORKER_ATTR, worker_id())
+                return storage.get_trial(trial._trial_id)
+    return None
+
+
+def count_done(study: optuna.Study, points: list[dict[str, Any]]) -> int:
+    """Grid points finished across all workers: completed, or failed with no retry queued."""
+    by_point = trials_by_point(study)
+    done = 0
+    for point in points:
+        states = {t.state for t in by_point.get(point_key(point), [])}
+        if TrialState.COMPLETE in states or (TrialState.FAIL in states and not states & set(_OPEN)):
+            done += 1
+    return done
 
 
 def _save_dir(root: str | None, trial: FrozenTrial) -> str | None:
@@ -219,13 +328,46 @@ def _save_dir(root: str | None, trial: FrozenTrial) -> str | None:
     return save_path(root, f"trial-{trial.number}-{trial.user_attrs.get(POINT_ATTR, '')}")
 
 
-def grid_status(study: optuna.Study) -> dict[str, Any]:
-    """Counts of trials by state, and each failure with its reason (for `grid --status`)."""
+def grid_status(study: optuna.Study, points: list[dict[str, Any]] | None = None,
+                max_retry: int = MAX_RETRY) -> dict[str, Any]:
+    """Trials by state, each failure with its reason, running trials with their worker and,
+    given the spec's `points`, how many points are complete, open, failed or not queued yet."""
     trials = study.get_trials(deepcopy=False)
     failures = [
         {"number": t.number, "params": dict(t.params), "reason": fail_reason(t),
-         "detail": t.user_attrs.get("fail_detail", "")}
+         "detail": t.user_attrs.get(FAIL_DETAIL_ATTR, "")}
         for t in trials if t.state == TrialState.FAIL
     ]
-    states = Counter(t.state.name for t in trials)
-    return {"study": study.study_name, "states": dict(states), "failures": failures}
+    running = [{"number": t.number, "params": dict(t.params),
+                "worker": t.user_attrs.get(WORKER_ATTR, "")}
+               for t in trials if t.state == TrialState.RUNNING]
+    status: dict[str, Any] = {"study": study.study_name,
+                              "states": dict(Counter(t.state.name for t in trials)),
+                              "failures": failures, "running": running}
+    if points is not None:
+        status.update(_point_status(study, points, max_retry))
+    return status
+
+
+def _point_status(study: optuna.Study, points: list[dict[str, Any]], max_retry: int
+                  ) -> dict[str, Any]:
+    by_point = trials_by_point(study)
+    counts = Counter({"total": len(points), "complete": 0, "open": 0, "failed": 0, "pending": 0})
+    failed_points = []
+    for point in points:
+        trials = by_point.get(point_key(point), [])
+        states = {t.state for t in trials}
+        if TrialState.COMPLETE in states:
+            counts["complete"] += 1
+        elif states & set(_OPEN):
+            counts["open"] += 1
+        elif TrialState.FAIL in states:
+            counts["failed"] += 1
+            final = final_failure(trials, max_retry)
+            last = [t for t in trials if t.state == TrialState.FAIL][-1]
+            failed_points.append({"point": point_key(point), "params": point,
+                                  "attempts": sum(t.state == TrialState.FAIL for t in trials),
+                                  "reason": final or fail_reason(last), "final": bool(final)})
+        else:
+            counts["pending"] += 1
+    return {"points": dict(counts), "failed_points": failed_points}

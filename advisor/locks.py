@@ -1,22 +1,50 @@
-"""A lock shared by every worker of one study, held while enqueueing the grid and computing the
-baseline, so that concurrent `advisor grid` runs never duplicate a point."""
+"""A lock shared by every worker of one study, held while enqueueing the grid, computing the
+baseline, failing stale trials and claiming the next one, so that concurrent `advisor grid` runs
+never duplicate a point.
+
+PostgreSQL: a session advisory lock (released by the server if the worker dies). SQLite: an
+`flock` on a file beside the database (SQLite is one host; not for network file systems).
+MySQL: a named lock. The lock is re-entrant within a process, so library code may nest it.
+"""
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import optuna
 from sqlalchemy import text
 
+_guard = threading.Lock()
+_local: dict[str, threading.RLock] = {}
+_depth: dict[str, int] = {}
+
 
 @contextmanager
 def study_lock(storage: optuna.storages.RDBStorage, study_name: str) -> Iterator[None]:
-    """Exclusive lock for `study_name`: a PostgreSQL advisory lock, a file lock beside a
-    SQLite database (SQLite is one host), a MySQL named lock; no lock elsewhere."""
+    """Exclusive lock for `study_name` across processes and hosts (re-entrant in a process)."""
+    key = f"{storage.url}\n{study_name}"
+    with _guard:
+        local = _local.setdefault(key, threading.RLock())
+    with local:  # threads of one process queue here; the owner thread may re-enter
+        depth = _depth.get(key, 0)
+        _depth[key] = depth + 1
+        try:
+            if depth:
+                yield
+            else:
+                with _process_lock(storage, study_name):
+                    yield
+        finally:
+            _depth[key] -= 1
+
+
+@contextmanager
+def _process_lock(storage: optuna.storages.RDBStorage, study_name: str) -> Iterator[None]:
     url = str(storage.url)
     if url.startswith("sqlite"):
         with _file_lock(_sqlite_path(url) + f".{_key(study_name)}.lock"):
@@ -25,10 +53,12 @@ def study_lock(storage: optuna.storages.RDBStorage, study_name: str) -> Iterator
         with storage.engine.connect() as connection:
             key = int(_key(study_name), 16) & 0x7FFFFFFFFFFFFFFF
             connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            connection.commit()
             try:
                 yield
             finally:
                 connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                connection.commit()
     elif url.startswith("mysql"):
         with storage.engine.connect() as connection:
             name = f"advisor-{_key(study_name)}"

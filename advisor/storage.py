@@ -7,8 +7,10 @@ PostgreSQL is for many workers on many hosts. URLs are never shown with their pa
 from __future__ import annotations
 
 import os
+import random
 import re
 import sqlite3
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +24,7 @@ from advisor.table import ALL_METRICS, METRICS, PARAMS, TrialsTable
 DEFAULT_STORAGE = "sqlite:///advisor.db"
 STORAGE_ENV = "ADVISOR_STORAGE"
 SQLITE_BUSY_TIMEOUT_S = 120
+CREATE_ATTEMPTS = 5
 BASELINE_ATTR = "advisor:baseline"
 SPEC_ATTR = "advisor:spec"
 SURFACES_ATTR = "advisor:surfaces"
@@ -38,8 +41,13 @@ def resolve_storage_url(url: str | None) -> str:
 
 
 def mask_url(url: str) -> str:
-    """The URL with any password replaced by `***` (safe to print or store)."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    """The URL (or a message quoting one) with any password replaced by `***`.
+
+    Covers `scheme://user:password@host` (an empty user too, as SQLAlchemy parses it) and
+    libpq-style `password=...` in a query string or a connection string.
+    """
+    url = re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", url)
+    return re.sub(r"(\bpassword=)[^&\s'\"]*", r"\1***", url, flags=re.IGNORECASE)
 
 
 def open_storage(
@@ -62,20 +70,36 @@ def open_storage(
     elif url.startswith("postgresql"):
         engine_kwargs["pool_pre_ping"] = True
         engine_kwargs["connect_args"] = {"connect_timeout": 10}
-    try:
-        return optuna.storages.RDBStorage(
-            url,
-            engine_kwargs=engine_kwargs,
-            heartbeat_interval=heartbeat_interval,
-            grace_period=grace_period,
-            heartbeat_stale_trial_callback=stale_trial_callback,
-        )
-    except Exception as exc:  # SQLAlchemy/driver errors vary by backend
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise StorageError(
-            f"cannot open storage {mask_url(url)}: {mask_url(reason)}; check --storage or "
-            f"${STORAGE_ENV} (default {DEFAULT_STORAGE})"
-        ) from exc
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            return optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=heartbeat_interval,
+                grace_period=grace_period,
+                heartbeat_stale_trial_callback=stale_trial_callback,
+            )
+        except Exception as exc:  # SQLAlchemy/driver errors vary by backend
+            if attempt + 1 < CREATE_ATTEMPTS and _lost_creation_race(exc):
+                time.sleep(random.uniform(0.1, 0.5))  # another worker is creating the tables
+                continue
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise StorageError(
+                f"cannot open storage {mask_url(url)}: {mask_url(reason)}; check --storage or "
+                f"${STORAGE_ENV} (default {DEFAULT_STORAGE})"
+            ) from exc
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _lost_creation_race(exc: BaseException) -> bool:
+    """Two workers created the tables of a new database at once (the loser sees a duplicate)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen).lower()
+        if "already exists" in text or "duplicate" in text or "unique" in text:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _prepare_sqlite(url: str) -> None:

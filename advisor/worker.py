@@ -6,7 +6,12 @@ with reason "interrupted" before the process stops, so no RUNNING trial is left 
 
 from __future__ import annotations
 
+import gc
+import math
+import os
 import signal
+import socket
+import sys
 import threading
 import traceback
 from collections.abc import Iterator
@@ -22,7 +27,12 @@ from advisor.table import METRICS, relative_metrics
 
 FAIL_REASON_ATTR = "fail_reason"
 FAIL_DETAIL_ATTR = "fail_detail"
+WORKER_ATTR = "worker"
 LOST_WORKER_REASON = "worker lost (no heartbeat)"
+INTERRUPTED_REASON = "interrupted"
+OOM_REASON = "out of memory"
+EXCEPTION_REASON = "exception"
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class Observer(Protocol):
@@ -69,21 +79,55 @@ class Interrupted(KeyboardInterrupt):
     """SIGTERM, delivered like Ctrl-C so the running trial is closed the same way."""
 
 
+def worker_id() -> str:
+    """`host:pid` of this process, stored on the trials it claims (shown by `grid --status`)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM raises `Interrupted` (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
+    """Within the block, SIGTERM raises `Interrupted` and SIGINT `KeyboardInterrupt`, even
+    where the process was started with SIGINT ignored (a background job); main thread only."""
+    if not _main_thread():
         yield
         return
 
     def handler(signum: int, frame: Any) -> None:
         raise Interrupted()
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, handler),
+                signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+@contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM back while the block writes to storage, then deliver them.
+
+    Keeps a claim or a failure record from being cut in half (a trial RUNNING but unknown to
+    its worker). Main thread only; elsewhere the block just runs.
+    """
+    if not _main_thread():
+        yield
+        return
+    pending: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, frame: pending.append(signum))
+                for s in _SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+        if pending:
+            signal.raise_signal(pending[0])
 
 
 @contextmanager
@@ -119,57 +163,104 @@ def run_trial(
     heartbeat_interval: float,
     save_dir: str | None = None,
 ) -> TrialRecord:
-    """Fine-tune a trial this worker has claimed (RUNNING) and record its outcome."""
+    """Fine-tune a trial this worker has claimed (RUNNING) and record its outcome.
+
+    A failed fine-tune (diverged loss, out of memory, any exception) is a FAIL trial with its
+    reason and the caller goes on; Ctrl-C / SIGTERM fails it as "interrupted" and re-raises.
+    """
     params = {k: trial.params[k] for k in ("learning_rate", "batch_size", "epochs")}
     seed = int(trial.params.get("seed", trial.user_attrs.get("seed", 0)))
     observer.trial_started(trial.number, {**params, "seed": seed})
     try:
         with heartbeat(storage, trial._trial_id, heartbeat_interval):
             result = tuner.run(params, seed, progress=observer.step, save_dir=save_dir)
-    except TrialFailed as exc:
-        return _fail(study, storage, trial, exc.reason, exc.detail, observer)
-    except (KeyboardInterrupt, Interrupted):
-        _fail(study, storage, trial, "interrupted", "stopped by the user (SIGINT/SIGTERM)",
-              observer)
+        return _complete(study, storage, trial, {**params, "seed": seed}, result, baseline,
+                         observer)
+    except KeyboardInterrupt:  # also `Interrupted` (SIGTERM)
+        with deferred_signals():
+            record_failure(storage, trial, INTERRUPTED_REASON,
+                           "stopped by the user (SIGINT/SIGTERM)", observer)
         raise
+    except TrialFailed as exc:
+        reason, detail = exc.reason, exc.detail
     except Exception as exc:  # any other crash fails this trial only; the grid goes on
+        reason = OOM_REASON if _is_out_of_memory(exc) else EXCEPTION_REASON
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        return _fail(study, storage, trial, "exception", detail, observer)
+    release_memory()  # outside `except`: the traceback no longer holds the model
+    return record_failure(storage, trial, reason, detail, observer)
+
+
+def _complete(study: optuna.Study, storage: optuna.storages.RDBStorage,
+              trial: optuna.trial.FrozenTrial, params: dict[str, Any], result: Any,
+              baseline: dict[str, float] | None, observer: Observer) -> TrialRecord:
     metrics = dict(result.metrics)
     if baseline:
         metrics.update(relative_metrics(metrics, baseline))
-    attrs = {**metrics, "seed": seed, "wall_time_s": result.wall_time_s,
+    directions = [d.name.lower() for d in study.directions]
+    values = [float(metrics[name]) for name in objective_names(study, directions)]
+    if not all(math.isfinite(v) for v in values):
+        raise TrialFailed("diverged loss", f"non-finite metric values {values}")
+    attrs = {**metrics, "seed": params["seed"], "wall_time_s": result.wall_time_s,
              "train_samples_per_second": result.train_samples_per_second,
              "train_runtime_s": result.train_runtime_s, "steps": result.steps,
              "device": result.device}
-    for key, value in attrs.items():
-        storage.set_trial_user_attr(trial._trial_id, key, value)
-    directions = [d.name.lower() for d in study.directions]
-    values = [metrics[name] for name in objective_names(study, directions)]
-    study.tell(trial.number, values=values)
-    record = TrialRecord(trial.number, TrialState.COMPLETE.name, {**params, "seed": seed},
-                         {k: metrics[k] for k in metrics})
+    try:
+        for key, value in attrs.items():
+            storage.set_trial_user_attr(trial._trial_id, key, value)
+        study.tell(trial.number, values=values)
+    except (optuna.exceptions.UpdateFinishedTrialError, ValueError) as exc:
+        if not storage.get_trial(trial._trial_id).state.is_finished():
+            raise
+        # another worker declared this one lost and re-queued the point: its copy counts
+        record = TrialRecord(trial.number, TrialState.FAIL.name, params,
+                             reason=LOST_WORKER_REASON)
+        observer.message(f"trial {trial.number} was taken over by another worker ({exc})")
+        return record
+    record = TrialRecord(trial.number, TrialState.COMPLETE.name, params, dict(metrics))
     observer.trial_finished(record)
     return record
 
 
 def objective_names(study: optuna.Study, directions: list[str]) -> list[str]:
-    """The metric each objective value of the study holds (its metric names, else accuracy,f1,loss)."""
+    """The metric each objective value of the study holds (metric names, else accuracy,f1,loss)."""
     names = study.metric_names
     return list(names) if names else list(METRICS[: len(directions)])
 
 
-def _fail(study: optuna.Study, storage: optuna.storages.RDBStorage,
-          trial: optuna.trial.FrozenTrial, reason: str, detail: str, observer: Observer
-          ) -> TrialRecord:
-    storage.set_trial_user_attr(trial._trial_id, FAIL_REASON_ATTR, reason)
-    storage.set_trial_user_attr(trial._trial_id, FAIL_DETAIL_ATTR, detail[:2000])
-    study.tell(trial.number, state=TrialState.FAIL)
+def record_failure(storage: optuna.storages.RDBStorage, trial: optuna.trial.FrozenTrial,
+                   reason: str, detail: str, observer: Observer | None = None) -> TrialRecord:
+    """Mark a RUNNING trial FAIL with `reason` (and `detail`) stored as user attributes.
+
+    A trial that is already finished (failed as stale by another worker, say) is left as it is.
+    """
+    try:
+        storage.set_trial_user_attr(trial._trial_id, FAIL_REASON_ATTR, reason)
+        storage.set_trial_user_attr(trial._trial_id, FAIL_DETAIL_ATTR, detail[:2000])
+        storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        current = storage.get_trial(trial._trial_id)
+        return TrialRecord(trial.number, current.state.name, dict(trial.params),
+                           reason=fail_reason(current) if current.state == TrialState.FAIL
+                           else None)
     record = TrialRecord(trial.number, TrialState.FAIL.name, dict(trial.params), reason=reason)
-    observer.trial_finished(record)
+    if observer is not None:
+        observer.trial_finished(record)
     return record
 
 
 def fail_reason(trial: optuna.trial.FrozenTrial) -> str:
     """Why a FAIL trial failed (a stale trial failed by another worker has no stored reason)."""
     return str(trial.user_attrs.get(FAIL_REASON_ATTR, LOST_WORKER_REASON))
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    """torch.OutOfMemoryError (CUDA/MPS) and allocator messages, without importing torch."""
+    return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
+
+
+def release_memory() -> None:
+    """Free what a failed fine-tune left behind, so the next trial gets the device's memory."""
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()

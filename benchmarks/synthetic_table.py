@@ -7,13 +7,18 @@ a plateau where the classifier predicts the majority class: F1 ~ 0, loss ~ the l
 and past a second threshold over-training raises the loss faster than it lowers accuracy and F1,
 so F1 and loss can trade off. Every shape parameter is drawn from the seed, so tables differ.
 
-    python benchmarks/synthetic_table.py --seed 3 --out table.csv
+    python benchmarks/synthetic_table.py table --seed 3 --out table.csv
+    python benchmarks/synthetic_table.py suite --tables 100-109 --objective f1,loss --repeats 20
+
+`suite` runs `advisor.bench.run_benchmark` on each table and pools the runs of all tables.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
+import time
 
 import numpy as np
 import pandas as pd
@@ -65,13 +70,107 @@ def make_table(seed: int, replicates: int = 2, noise: float = 0.01) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
+def run_suite(
+    tables: list[int], objective: str, samplers: list[str], budget: int, repeats: int
+) -> dict:
+    """Benchmark every sampler on each synthetic table; returns ratios pooled over tables."""
+    from advisor.bench import run_benchmark
+    from advisor.steering import parse_objectives
+    from advisor.table import table_from_frame
+
+    pooled: dict[str, list[np.ndarray]] = {name: [] for name in samplers}
+    per_table = []
+    for seed in tables:
+        start = time.time()
+        result = run_benchmark(
+            table_from_frame(make_table(seed)),
+            parse_objectives(objective),
+            budget=budget,
+            repeats=repeats,
+            samplers=samplers,
+            seed=0,
+        )
+        for name in samplers:
+            pooled[name].append(result.ratios[name])
+        reach = result.trials_to(0.95)
+        per_table.append(
+            {
+                "table": seed,
+                "pareto_size": result.pareto_size,
+                "median_trials_to_0.95": {n: reach[n][0] for n in samplers},
+            }
+        )
+        shown = " ".join(f"{n}={reach[n][0]}" for n in samplers)
+        print(
+            f"table {seed}: front {result.pareto_size}, to 0.95: {shown} "
+            f"({time.time() - start:.0f} s)",
+            flush=True,
+        )
+    return {"pooled": {n: np.vstack(r) for n, r in pooled.items()}, "tables": per_table}
+
+
+def summarise(
+    pooled: dict[str, np.ndarray], marks: tuple[int, ...] = (5, 10, 15, 20, 30)
+) -> list[dict]:
+    """Mean ratio at each mark and pooled trials-to-threshold per sampler."""
+    rows = []
+    for name, ratios in pooled.items():
+        row: dict = {"sampler": name, "runs": ratios.shape[0]}
+        for b in marks:
+            if b <= ratios.shape[1]:
+                row[f"hv@{b}"] = round(float(ratios[:, b - 1].mean()), 3)
+        for t in (0.9, 0.95, 0.99):
+            hit = ratios >= t - 1e-12
+            first = np.where(hit.any(axis=1), hit.argmax(axis=1) + 1.0, np.inf)
+            median = float(np.median(first))
+            row[f"median_to_{t}"] = median if np.isfinite(median) else None
+        hit = ratios >= 0.95 - 1e-12
+        row["share_0.95_by_15"] = round(
+            float(hit[:, : min(15, ratios.shape[1])].any(axis=1).mean()), 3
+        )
+        rows.append(row)
+    return rows
+
+
+def _seeds(text: str) -> list[int]:
+    if "-" in text:
+        low, high = (int(part) for part in text.split("-"))
+        return list(range(low, high + 1))
+    return [int(part) for part in text.split(",")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--replicates", type=int, default=2)
-    parser.add_argument("--out", required=True)
+    commands = parser.add_subparsers(dest="command", required=True)
+    table = commands.add_parser("table", help="write one synthetic table as CSV")
+    table.add_argument("--seed", type=int, default=0)
+    table.add_argument("--replicates", type=int, default=2)
+    table.add_argument("--out", required=True)
+    suite = commands.add_parser("suite", help="benchmark samplers on many synthetic tables")
+    suite.add_argument("--tables", default="100-109", help="seeds, e.g. 100-109 or 1,2,5")
+    suite.add_argument("--objective", default="f1,loss")
+    suite.add_argument("--samplers", default="surface,nsga2,tpe,gp,random")
+    suite.add_argument("--budget", type=int, default=30)
+    suite.add_argument("--repeats", type=int, default=20)
+    suite.add_argument("--json", dest="json_path", help="also write the summary here")
     args = parser.parse_args()
-    make_table(args.seed, args.replicates).to_csv(args.out, index=False)
+    if args.command == "table":
+        make_table(args.seed, args.replicates).to_csv(args.out, index=False)
+        return
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    out = run_suite(
+        _seeds(args.tables), args.objective, args.samplers.split(","), args.budget, args.repeats
+    )
+    rows = summarise(out["pooled"])
+    for row in rows:
+        print(json.dumps(row))
+    if args.json_path:
+        with open(args.json_path, "w") as handle:
+            json.dump(
+                {"args": vars(args), "summary": rows, "tables": out["tables"]}, handle, indent=2
+            )
 
 
 if __name__ == "__main__":

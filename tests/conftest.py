@@ -102,3 +102,23 @@ def tiny_spec(tmp_path: Path, tiny_model: Path, sst2_sample: Path) -> Path:
     path = tmp_path / "tiny.toml"
     path.write_text(tiny_spec_text(tiny_model, sst2_sample), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def keyword_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A learnable two-class task (the label is carried by one word) for tiny models whose
+    results must vary with the hyperparameters; train.tsv 160 rows, validation.tsv 64 rows."""
+    import random
+
+    folder = tmp_path_factory.mktemp("keywords")
+    rng = random.Random(0)
+    filler = ["the", "film", "story", "plot", "actors", "music", "was", "quite", "a", "very"]
+    for name, rows in (("train.tsv", 160), ("validation.tsv", 64)):
+        lines = ["sentence\tlabel"]
+        for i in range(rows):
+            label = i % 2
+            words = rng.sample(filler, 5) + ["great" if label else "awful"]
+            rng.shuffle(words)
+            lines.append(f"{' '.join(words)}\t{label}")
+        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder

@@ -9,6 +9,8 @@ from advisor.cli import _grid  # noqa: E402,F401  isort: skip
 from advisor.cli import _surface  # noqa: E402,F401  isort: skip
 from advisor.cli import _harvest  # noqa: E402,F401  isort: skip
 from advisor.cli import _bench  # noqa: E402,F401  isort: skip
+from advisor.cli import _report  # noqa: E402,F401  isort: skip
+from advisor.cli import _steer  # noqa: E402,F401  isort: skip
 
 __all__ = ["app", "main"]
 

@@ -1,4 +1,4 @@
-"""`advisor bench`: sample-efficiency benchmark of samplers on a table of measured configurations."""
+"""`advisor bench`: sample efficiency of samplers on a table of measured configurations."""
 
 from __future__ import annotations
 
@@ -39,14 +39,18 @@ def bench(
     table: Annotated[
         Path,
         typer.Option(
-            "--table", metavar="FILE.csv", show_default=False,
+            "--table",
+            metavar="FILE.csv",
+            show_default=False,
             help="Table of measured configurations (benchmark-table format).",
         ),
     ],
     objective: Annotated[
         str,
         typer.Option(
-            "--objective", callback=_objectives, show_default=False,
+            "--objective",
+            callback=_objectives,
+            show_default=False,
             help="Comma-separated metrics to optimise, e.g. f1,loss (optionally f1:max,loss:min).",
         ),
     ],
@@ -57,15 +61,22 @@ def bench(
     samplers: Annotated[
         str,
         typer.Option(
-            "--samplers", callback=_samplers,
+            "--samplers",
+            callback=_samplers,
             help=f"Comma-separated samplers: {','.join(SAMPLER_CHOICES)}.",
         ),
     ] = ",".join(SAMPLER_CHOICES),
-    seed: Annotated[int, typer.Option("--seed", help="Seed of repeat 0 (the same for every sampler).")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of repeat 0 (the same for every sampler).")
+    ] = 0,
     plot: Annotated[
         Path | None,
-        typer.Option("--plot", metavar="FILE.png", show_default=False,
-                     help="Also save a plot of hypervolume ratio against trials."),
+        typer.Option(
+            "--plot",
+            metavar="FILE.png",
+            show_default=False,
+            help="Also save a plot of hypervolume ratio against trials.",
+        ),
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -80,8 +91,13 @@ def bench(
         rows = read_table(table)
         with bench_progress(len(names) * repeats * budget) as tick:
             result = run_benchmark(
-                rows, parse_objectives(objective), budget=budget, repeats=repeats,
-                samplers=names, seed=seed, on_trial=tick,
+                rows,
+                parse_objectives(objective),
+                budget=budget,
+                repeats=repeats,
+                samplers=names,
+                seed=seed,
+                on_trial=tick,
             )
     if plot is not None:
         plot_benchmark(result, str(plot))

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from advisor.cli._app import JsonOption, StorageOption, StudyOption, app, emit_json, user_errors
+from advisor.cli._app import (
+    JsonOption,
+    StorageOption,
+    StudyOption,
+    app,
+    emit_json,
+    fail,
+    user_errors,
+)
 
 
 @app.command()
@@ -16,36 +24,57 @@ def grid(
     storage: StorageOption = None,
     json_output: JsonOption = False,
     status: Annotated[bool, typer.Option(
-        "--status", help="Show trials by state and failure reasons; run nothing.")] = False,
+        "--status", help="Show points and trials by state and failure reasons; run nothing.")
+    ] = False,
     save_models: Annotated[str | None, typer.Option(
         "--save-models", metavar="DIR", help="Save each fine-tuned model under DIR.")] = None,
     grace_period: Annotated[int, typer.Option(
-        "--grace-period", min=1, help="Seconds without a heartbeat before a trial is taken over."
+        "--grace-period", min=1, max=3600,
+        help="Seconds without a heartbeat before another worker takes a trial over."
     )] = 60,
+    retry_failed: Annotated[bool, typer.Option(
+        "--retry-failed", help="Also re-run failed points whose failure is final (diverged "
+        "loss, retries exhausted).")] = False,
 ) -> None:
-    """Run the study's seed grid: one real fine-tune per grid point and seed (resumable)."""
+    """Run the study's seed grid: one real fine-tune per grid point and seed (resumable; start
+    it on several machines with one PostgreSQL --storage to share the work)."""
     from advisor.config import load_spec
+    from advisor.design import design_points
     from advisor.grid import GridOptions, grid_status, run_grid
     from advisor.render.grid import RichGridObserver, grid_summary, status_table
     from advisor.storage import load_study, open_storage
+    from advisor.worker import Interrupted
 
     with user_errors():
         spec = load_spec(spec_file)
         if status:
-            report = grid_status(load_study(open_storage(storage), spec.name))
+            study = load_study(open_storage(storage), spec.name)
+            report = grid_status(study, design_points(spec))
             emit_json(report) if json_output else status_table(report)
             return
         options = GridOptions(save_models=save_models, grace_period=grace_period,
-                              heartbeat_interval=min(10, max(1, grace_period // 3)))
+                              heartbeat_interval=min(10, max(1, grace_period // 3)),
+                              poll_interval=min(5.0, max(0.5, grace_period / 4)),
+                              retry_failed=retry_failed)
         try:
             with RichGridObserver() as observer:
                 result = run_grid(spec, storage, observer, options)
-        except KeyboardInterrupt:
-            raise typer.Exit(code=130) from None
+        except KeyboardInterrupt as exc:  # Ctrl-C: 130; SIGTERM (`Interrupted`): 143
+            code = 143 if isinstance(exc, Interrupted) else 130
+            raise _fail_with("interrupted: the running trial is marked failed (reason "
+                             "\"interrupted\"); run the same command again to resume",
+                             code=code) from None
     if json_output:
         emit_json(result.to_json())
     else:
         grid_summary(result.study, result.storage, result.trials)
+
+
+def _fail_with(message: str, code: int) -> typer.Exit:
+    """One red line on stderr, and the exit to raise with `code`."""
+    exit_ = fail(message)
+    exit_.exit_code = code
+    return exit_
 
 
 @app.command()

@@ -47,9 +47,7 @@ def render_benchmark(result: BenchResult, console: Console | None = None) -> Non
     console = console or Console()
     marks = checkpoints(result.budget)
     table = Table(
-        title=(
-            f"hypervolume / true Pareto hypervolume ({result.repeats} repeats, mean ± sd)"
-        ),
+        title=(f"hypervolume / true Pareto hypervolume ({result.repeats} repeats, mean ± sd)"),
         caption=_caption(result),
     )
     table.add_column("sampler", style="bold")

@@ -28,6 +28,7 @@ class RichGridObserver:
             TimeElapsedColumn(), TimeRemainingColumn(), console=self.console, transient=False)
         self.points: Any = None
         self.steps: Any = None
+        self.counts_from_runner = False  # set once the runner reports points done itself
 
     def __enter__(self) -> RichGridObserver:
         self.progress.start()
@@ -37,7 +38,10 @@ class RichGridObserver:
         self.progress.stop()
 
     def started(self, total: int, done: int) -> None:
-        self.points = self.progress.add_task("grid points", total=total, completed=done)
+        if self.points is None:
+            self.points = self.progress.add_task("grid points", total=total, completed=done)
+        else:
+            self.progress.update(self.points, total=total, completed=done)
 
     def trial_started(self, number: int, params: dict[str, Any]) -> None:
         label = (f"trial {number}: lr={params['learning_rate']:.3g} bs={params['batch_size']} "
@@ -58,13 +62,22 @@ class RichGridObserver:
                 f"loss={m['loss']:.4f}")
         else:
             self.progress.console.print(f"  [red]trial {record.number} failed[/]: {record.reason}")
-        if self.points is not None:
+        if self.points is not None and not self.counts_from_runner:
             self.progress.advance(self.points)
 
+    def points_done(self, done: int, total: int) -> None:
+        """Points finished across all workers (the runner refreshes it after each trial and
+        while waiting), so every worker's bar shows the whole grid's progress."""
+        self.counts_from_runner = True
+        if self.points is not None:
+            self.progress.update(self.points, completed=done, total=total)
+
     def waiting(self, running_elsewhere: int) -> None:
-        if self.steps is not None:
-            self.progress.update(self.steps, description=(
-                f"waiting for {running_elsewhere} trial(s) running in other workers"))
+        label = f"waiting for {running_elsewhere} trial(s) running in other workers"
+        if self.steps is None:
+            self.steps = self.progress.add_task(label, total=None)
+        else:
+            self.progress.update(self.steps, description=label, completed=0, total=None)
 
     def message(self, text: str) -> None:
         self.progress.console.print(text)
@@ -92,16 +105,40 @@ def grid_summary(study_name: str, storage: str, records: list[TrialRecord],
 
 
 def status_table(status: dict[str, Any], console: Console | None = None) -> None:
-    """`grid --status`: trials by state and every failure with its reason."""
+    """`grid --status`: points and trials by state, failed points, running trials and every
+    failed trial with its reason."""
     console = console or Console()
     states = ", ".join(f"{k.lower()}: {v}" for k, v in sorted(status["states"].items()))
-    console.print(f"study [bold]{status['study']}[/]: {states or 'no trials'}")
+    console.print(f"study [bold]{status['study']}[/]: trials {states or 'none'}")
+    if "points" in status:
+        p = status["points"]
+        console.print(f"grid points: {p['total']} total, {p['complete']} complete, "
+                      f"{p['open']} waiting or running, {p['failed']} failed, "
+                      f"{p['pending']} not queued yet")
+    if status.get("failed_points"):
+        table = Table(title="failed points (re-run by the next `advisor grid` unless final)")
+        for column in ("point", "attempts", "reason", "final"):
+            table.add_column(column)
+        for f in status["failed_points"]:
+            table.add_row(f["point"], str(f["attempts"]), f["reason"],
+                          "yes (--retry-failed runs it again)" if f["final"] else "no")
+        console.print(table)
+    if status.get("running"):
+        table = Table(title="running trials")
+        for column in ("#", "params", "worker"):
+            table.add_column(column)
+        for r in status["running"]:
+            table.add_row(str(r["number"]), _params(r["params"]), r["worker"])
+        console.print(table)
     if status["failures"]:
         table = Table(title="failed trials")
         for column in ("#", "params", "reason", "detail"):
             table.add_column(column)
         for f in status["failures"]:
-            params = " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                              for k, v in f["params"].items())
-            table.add_row(str(f["number"]), params, f["reason"], f["detail"][:80])
+            table.add_row(str(f["number"]), _params(f["params"]), f["reason"], f["detail"][:80])
         console.print(table)
+
+
+def _params(params: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                    for k, v in params.items())

@@ -58,9 +58,8 @@ def parse_objectives(spec: str | Sequence[str]) -> list[Objective]:
         name, _, word = (part.strip() for part in item.partition(":"))
         name = name.lower()
         if name not in ALL_METRICS:
-            raise ObjectiveError(
-                f"unknown metric {name!r} in objective {item!r}; choose from {', '.join(ALL_METRICS)}"
-            )
+            valid = ", ".join(ALL_METRICS)
+            raise ObjectiveError(f"unknown metric {name!r} in {item!r}; choose from {valid}")
         direction = DIRECTIONS[name]
         if word:
             if word.lower() not in _DIRECTION_WORDS:

@@ -127,6 +127,7 @@ class SurfaceSampler(BaseSampler):
         self._seed = int(np.random.SeedSequence(seed).generate_state(1)[0])
         self._plans: dict[int, _Plan] = {}
         self._cache: dict[tuple, np.ndarray] = {}
+        self._intersection_cache: tuple[tuple, Any] | None = None
         self.last_decision_: SamplerDecision | None = None
         self.decisions_: list[SamplerDecision] = []
 
@@ -184,22 +185,25 @@ class SurfaceSampler(BaseSampler):
 
     def _plan(self, study: Study, trial: FrozenTrial) -> _Plan:
         trials = study.get_trials(deepcopy=False)
-        done = [t for t in trials if t.state == TrialState.COMPLETE and _finite(t.values)]
-        distributions = self._search_space or optuna.search_space.intersection_search_space(done)
+        done = [t for t in trials if t.state == TrialState.COMPLETE]
+        values = np.array([t.values for t in done], dtype=float).reshape(
+            len(done), len(study.directions)
+        )
+        distributions = self._search_space or self._intersection(study)
         space = Space(
             {k: v for k, v in distributions.items() if k not in self.ignore_params},
             self.log_params,
         )
-        if not space.dims:
-            return self._fallback_plan(trial, "no numeric parameter to model", 0)
         raw = space.raw_matrix([t.params for t in done])
-        usable = ~np.isnan(raw).any(axis=1)
+        usable = ~np.isnan(raw).any(axis=1) & np.isfinite(values).all(axis=1)
         n = int(usable.sum())
+        if not space.dims and n >= self.n_startup_trials:
+            return self._fallback_plan(trial, "no numeric parameter to model", 0)
         if n < self.n_startup_trials:
             return self._fallback_plan(
                 trial, f"too few finished trials to steer ({n} < {self.n_startup_trials})", n
             )
-        values = np.array([t.values for t in done])[usable] * _signs(study)
+        values = values[usable] * _signs(study)
         if self.focus is not None:
             values = np.minimum(values, np.quantile(values, self.focus, axis=0))
         try:
@@ -216,6 +220,13 @@ class SurfaceSampler(BaseSampler):
         seen = np.vstack([raw[usable], pending[~np.isnan(pending).any(axis=1)]])
         decision = SamplerDecision(trial.number, "surface", "the surfaces steer", n, cv)
         return _Plan(decision, space, model, np.unique(seen, axis=0))
+
+    def _intersection(self, study: Study) -> dict[str, BaseDistribution]:
+        """The finished trials' intersection search space, updated incrementally per study."""
+        key = (study._storage, study._study_id)
+        if self._intersection_cache is None or self._intersection_cache[0] != key:
+            self._intersection_cache = (key, optuna.search_space.IntersectionSearchSpace())
+        return self._intersection_cache[1].calculate(study)
 
     def _predicts_nothing(self, cv: dict[str, float], n: int, model: BayesianQuadratic) -> bool:
         minimum = self.cv_min_trials
@@ -283,10 +294,6 @@ class SurfaceSampler(BaseSampler):
         if not fresh.any():
             reason += " (every candidate has run: replicating the most uncertain one on the front)"
         return space.to_params(chosen), replace(plan.decision, reason=reason, predicted=predicted)
-
-
-def _finite(values: Sequence[float] | None) -> bool:
-    return values is not None and bool(np.all(np.isfinite(values)))
 
 
 def _signs(study: Study) -> np.ndarray:

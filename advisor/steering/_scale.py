@@ -41,7 +41,9 @@ class HypervolumeScale:
         """
         means = np.asarray(means, dtype=float)
         if means.ndim != 2 or means.shape[1] != len(directions) or means.shape[0] == 0:
-            raise ValueError(f"means of shape {means.shape} do not match {len(directions)} objectives")
+            raise ValueError(
+                f"means of shape {means.shape} do not match {len(directions)} objectives"
+            )
         signs = np.array([1.0 if d == "minimize" else -1.0 for d in directions])
         loss = means * signs
         best = loss.min(axis=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from optuna.distributions import (
@@ -57,7 +57,9 @@ class Dimension:
         if isinstance(dist, CategoricalDistribution):
             values = self.transform(np.asarray(dist.choices, dtype=float))
             return float(values.min()), float(values.max())
-        return float(self.transform(np.array(dist.low))), float(self.transform(np.array(dist.high)))
+        assert isinstance(dist, (FloatDistribution, IntDistribution))
+        low, high = self.transform(np.array([dist.low, dist.high], dtype=float))
+        return float(low), float(high)
 
     def transform(self, raw: np.ndarray) -> np.ndarray:
         """Raw values -> modelling scale (log10 for log parameters)."""
@@ -75,8 +77,9 @@ class Dimension:
         if levels is not None:
             idx = np.abs(self.transform(raw)[:, None] - self.transform(levels)[None, :]).argmin(1)
             return levels[idx]
-        low, high = float(dist.low), float(dist.high)  # type: ignore[attr-defined]
-        step = getattr(dist, "step", None)
+        assert isinstance(dist, (FloatDistribution, IntDistribution))
+        low, high = float(dist.low), float(dist.high)
+        step = dist.step
         if step:
             raw = low + np.round((raw - low) / step) * step
         return np.clip(raw, low, high)
@@ -113,8 +116,8 @@ def _log_scale(name: str, dist: BaseDistribution, log_params: Sequence[str]) -> 
     if name not in log_params:
         return False
     if isinstance(dist, CategoricalDistribution):
-        return min(float(c) for c in dist.choices) > 0
-    return float(dist.low) > 0  # type: ignore[attr-defined]
+        return min(float(cast(float, c)) for c in dist.choices) > 0
+    return isinstance(dist, (FloatDistribution, IntDistribution)) and dist.low > 0
 
 
 class Space:
@@ -133,11 +136,12 @@ class Space:
     def raw_matrix(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """`(n, d)` raw values of the modelled parameters, NaN where a row lacks one."""
         out = np.full((len(rows), len(self.dims)), np.nan)
-        for i, row in enumerate(rows):
-            for j, name in enumerate(self.names):
-                value = row.get(name)
-                if _is_number(value):
-                    out[i, j] = float(value)
+        for j, name in enumerate(self.names):
+            column = [row.get(name) for row in rows]
+            try:
+                out[:, j] = np.array(column, dtype=float)
+            except (TypeError, ValueError):  # a missing or non-numeric value somewhere
+                out[:, j] = [float(cast(float, v)) if _is_number(v) else np.nan for v in column]
         return out
 
     def to_unit(self, raw: np.ndarray) -> np.ndarray:

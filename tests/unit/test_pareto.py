@@ -28,9 +28,7 @@ def test_non_dominated_mask_three_objectives() -> None:
 def test_non_dominated_mask_agrees_with_brute_force() -> None:
     rng = np.random.default_rng(0)
     points = rng.integers(0, 6, size=(60, 3)).astype(float)  # many ties
-    dominated = [
-        any(np.all(q <= p) and np.any(q < p) for q in points) for p in points
-    ]
+    dominated = [any(np.all(q <= p) and np.any(q < p) for q in points) for p in points]
     assert non_dominated_mask(points).tolist() == [not d for d in dominated]
 
 

@@ -1,0 +1,86 @@
+"""The surfaces a report draws: the stored ones while they are current, else fitted here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from advisor.errors import FitError
+from advisor.surface import FittedSurface, fit_surfaces
+from advisor.table import METRICS, TrialsTable
+
+
+def report_surfaces(
+    table: TrialsTable, stored: Mapping[str, FittedSurface] | None, degree: int = 2
+) -> tuple[dict[str, FittedSurface], list[str]]:
+    """Surfaces keyed by target (`f1`, `f1_rel`) and notes on what was refitted or skipped.
+
+    `stored` is None for a table (nothing can be stored: fitting here is the normal case, so
+    only lowered degrees and skipped surfaces are noted) and a study's stored surfaces else.
+
+    A metric's stored surfaces are used when they were fitted on as many rows as the table now
+    has for that metric (and a relative one exists when the table has a baseline); otherwise
+    the metric is refitted with the stored surface's options, or at `degree` when none is
+    stored, lowering the degree while there are too few rows for it.
+    """
+    surfaces: dict[str, FittedSurface] = {}
+    notes: list[str] = []
+    wanted = ("", "_rel") if table.baseline else ("",)
+    for metric in METRICS:
+        column = table.rows.get(metric)
+        count = 0 if column is None else int(column.notna().sum())
+        if count == 0:
+            notes.append(f"{metric}: no trial has a value, so no surface")
+            continue
+        current = [(stored or {}).get(metric + s) for s in wanted]
+        if all(s is not None and s.stats.n == count for s in current):
+            surfaces.update({s.target: s for s in current if s is not None})
+            continue
+        previous = next((s for s in current if s is not None), None)
+        fitted, note = _refit(table, metric, previous, degree, count, stored is not None)
+        surfaces.update(fitted)
+        notes.extend([note] if note else [])
+    return surfaces, notes
+
+
+def _refit(
+    table: TrialsTable,
+    metric: str,
+    previous: FittedSurface | None,
+    degree: int,
+    count: int,
+    storable: bool,
+) -> tuple[dict[str, FittedSurface], str]:
+    options: dict[str, Any] = {"degree": degree}
+    why = "no surface stored: fitted for this report (`advisor fit-surface` stores them)"
+    if previous is not None:
+        options = {
+            "degree": previous.degree,
+            "robust": previous.cov_type != "nonrobust",
+            "select": previous.select,
+            "coding": previous.coding,
+            "alpha": previous.alpha,
+        }
+        why = (
+            f"stored surface fitted on {previous.stats.n} trials, now {count}: refitted for "
+            "this report (run `advisor fit-surface` to store it)"
+        )
+    mode = "both" if table.baseline else "absolute"
+    error: FitError | None = None
+    for d in range(int(options["degree"]), 0, -1):
+        try:
+            fits = fit_surfaces(table, metric, mode, **{**options, "degree": d})
+        except FitError as exc:
+            error = exc
+            continue
+        lowered = (
+            f" at degree {d} (too few trials for degree {options['degree']})"
+            if d != options["degree"]
+            else ""
+        )
+        skipped = "".join(f"; {s.mode} surface skipped: {s.reason}" for s in fits.skipped)
+        if not (storable or lowered or skipped):
+            return fits.by_target(), ""
+        why = why if storable else f"fitted at degree {d}"
+        return fits.by_target(), f"{metric}: {why}{lowered}{skipped}"
+    return {}, f"{metric}: no surface could be fitted ({error})"

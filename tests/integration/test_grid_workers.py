@@ -1,0 +1,197 @@
+"""Several `advisor grid` processes on one storage: the grid is split without duplicates, a
+worker killed with SIGKILL has its point taken over and finished, SIGINT/SIGTERM leave no
+RUNNING trial behind. PostgreSQL (many hosts) and SQLite (a few local processes).
+
+Each worker is a real `python -m advisor grid` process fine-tuning the tiny model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import optuna
+import pytest
+import sqlalchemy
+from conftest import tiny_spec_text
+from optuna.trial import TrialState
+
+from advisor.config import load_spec
+from advisor.design import design_points, point_key
+from advisor.grid import POINT_ATTR
+from advisor.worker import FAIL_REASON_ATTR, LOST_WORKER_REASON, WORKER_ATTR, fail_reason
+
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+WORKER_TIMEOUT_S = 300
+# 64 training rows, batch 16, 10 epochs: 40 optimizer steps, a few seconds on 2 CPU cores,
+# so a signal sent one second after the claim lands in the middle of the fine-tune
+SLOW = {"lr": "[1e-3]", "batch": "[16]", "epochs": "[10]", "baseline": 'kind = "none"'}
+
+
+@pytest.fixture()
+def pg_url() -> str:
+    """The CI PostgreSQL server: unreachable is a failure, never a skip."""
+    url = os.environ.get("ADVISOR_TEST_POSTGRES_URL", PG_DEFAULT)
+    engine = sqlalchemy.create_engine(url, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text("SELECT 1"))
+    except Exception as exc:
+        pytest.fail(f"PostgreSQL at {url} is unreachable ({exc}); start it or set "
+                    "ADVISOR_TEST_POSTGRES_URL (.ci/run does both)")
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture()
+def study_name(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A unique study name, deleted from every storage the test used afterwards."""
+    name = f"test-{request.node.name[:40]}-{uuid.uuid4().hex[:8]}"
+    urls: list[str] = []
+    request.node.storage_urls = urls
+    yield name
+    for url in urls:
+        for candidate in optuna.get_all_study_names(url):
+            if candidate == name:
+                optuna.delete_study(study_name=name, storage=url)
+
+
+def storage_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
+    url = (request.getfixturevalue("pg_url") if backend == "postgres"
+           else f"sqlite:///{tmp_path / 'advisor.db'}")
+    request.node.storage_urls.append(url)
+    return url
+
+
+def write_spec(tmp_path: Path, model: Path, data: Path, name: str, **kwargs: str) -> Path:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(tiny_spec_text(model, data, name=name, **kwargs), encoding="utf-8")
+    return path
+
+
+def start_worker(spec: Path, url: str, log: Path, *extra: str) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "advisor", "grid", str(spec), "--storage", url, "--json",
+               *extra]
+    out = (log.with_suffix(".out")).open("wb")
+    err = (log.with_suffix(".err")).open("wb")
+    return subprocess.Popen(command, stdout=out, stderr=err, env={**os.environ, "COLUMNS": "200"})
+
+
+def finish(process: subprocess.Popen[bytes], log: Path) -> tuple[int, str, str]:
+    try:
+        code = process.wait(timeout=WORKER_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    return (code, log.with_suffix(".out").read_text(), log.with_suffix(".err").read_text())
+
+
+def wait_for_running(url: str, name: str, owners: set[int], timeout: float = 240.0
+                     ) -> optuna.trial.FrozenTrial:
+    """The first RUNNING trial whose worker (host:pid) is one of `owners`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if name in optuna.get_all_study_names(url):
+            study = optuna.load_study(study_name=name, storage=url)
+            for trial in study.get_trials(states=(TrialState.RUNNING,)):
+                worker = trial.user_attrs.get(WORKER_ATTR, "")
+                if worker and int(worker.rsplit(":", 1)[1]) in owners:
+                    return trial
+        time.sleep(0.1)
+    raise AssertionError(f"no trial of {sorted(owners)} was RUNNING within {timeout} s")
+
+
+def trials_of(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
+    return optuna.load_study(study_name=name, storage=url).get_trials()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres",
+                                                            marks=pytest.mark.postgres)])
+def test_three_workers_split_the_grid_without_duplicates(
+        backend: str, request: pytest.FixtureRequest, study_name: str, tmp_path: Path,
+        tiny_model: Path, sst2_sample: Path) -> None:
+    url = storage_url(request, backend, tmp_path)
+    spec = write_spec(tmp_path, tiny_model, sst2_sample, study_name, seeds="[0, 1]")
+    points = design_points(load_spec(spec))
+    assert len(points) == 8  # 2 learning rates x 2 batch sizes x 2 seeds
+    workers = [start_worker(spec, url, tmp_path / f"w{i}") for i in range(3)]
+    outcomes = [finish(w, tmp_path / f"w{i}") for i, w in enumerate(workers)]
+
+    for code, _out, err in outcomes:
+        assert code == 0, err[-3000:]
+        assert "database is locked" not in err and "Traceback" not in err, err[-3000:]
+    trials = trials_of(url, study_name)
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 8
+    assert sorted(t.user_attrs[POINT_ATTR] for t in trials) == sorted(map(point_key, points))
+    finished = [row["number"] for _, out, _ in outcomes for row in json.loads(out)["trials"]]
+    assert sorted(finished) == sorted(t.number for t in trials)  # each run by exactly one worker
+    study = optuna.load_study(study_name=study_name, storage=url)
+    assert "advisor:baseline" in study.user_attrs
+
+
+@pytest.mark.postgres
+def test_sigkilled_worker_has_its_point_taken_over_and_finished(
+        request: pytest.FixtureRequest, study_name: str, tmp_path: Path, tiny_model: Path,
+        sst2_sample: Path) -> None:
+    url = storage_url(request, "postgres", tmp_path)
+    spec = write_spec(tmp_path, tiny_model, sst2_sample, study_name, **SLOW)
+    logs = [tmp_path / "a", tmp_path / "b"]
+    started = [start_worker(spec, url, log, "--grace-period", "2") for log in logs]
+    workers = {w.pid: (w, log) for w, log in zip(started, logs, strict=True)}
+    victim = wait_for_running(url, study_name, set(workers))
+    pid = int(victim.user_attrs[WORKER_ATTR].rsplit(":", 1)[1])
+    time.sleep(1.0)
+    os.kill(pid, signal.SIGKILL)
+    assert workers[pid][0].wait(timeout=30) == -signal.SIGKILL
+    killed = [t for t in trials_of(url, study_name) if t.number == victim.number][0]
+    assert killed.state == TrialState.RUNNING, "the kill came after the fine-tune ended"
+
+    survivor = next(p for p in workers if p != pid)
+    code, _, err = finish(*workers[survivor])
+    assert code == 0, err[-3000:]
+    trials = trials_of(url, study_name)
+    assert len(trials) == 2  # one point: the stale trial and its re-run
+    lost, rerun = trials
+    assert lost.number == victim.number and lost.state == TrialState.FAIL
+    assert FAIL_REASON_ATTR not in lost.user_attrs and fail_reason(lost) == LOST_WORKER_REASON
+    assert rerun.state == TrialState.COMPLETE
+    assert rerun.system_attrs["failed_trial"] == victim.number
+    assert rerun.user_attrs[POINT_ATTR] == lost.user_attrs[POINT_ATTR]
+    assert rerun.user_attrs[WORKER_ATTR].endswith(f":{survivor}")
+
+
+@pytest.mark.postgres
+def test_sigint_and_sigterm_leave_no_running_trial(
+        request: pytest.FixtureRequest, study_name: str, tmp_path: Path, tiny_model: Path,
+        sst2_sample: Path) -> None:
+    url = storage_url(request, "postgres", tmp_path)
+    names = {signal.SIGINT: f"{study_name}-int", signal.SIGTERM: f"{study_name}-term"}
+    workers = {}
+    for signum, name in names.items():
+        spec = write_spec(tmp_path, tiny_model, sst2_sample, name, **SLOW)
+        workers[signum] = start_worker(spec, url, tmp_path / name)
+    try:
+        for signum, name in names.items():
+            wait_for_running(url, name, {workers[signum].pid})
+            time.sleep(1.0)
+            workers[signum].send_signal(signum)
+        codes = {s: finish(w, tmp_path / names[s]) for s, w in workers.items()}
+        assert codes[signal.SIGINT][0] == 130, codes[signal.SIGINT][2][-3000:]
+        assert codes[signal.SIGTERM][0] == 143, codes[signal.SIGTERM][2][-3000:]
+        for signum, name in names.items():
+            assert "interrupted" in codes[signum][2]
+            trials = trials_of(url, name)
+            assert [t.state for t in trials] == [TrialState.FAIL], name
+            assert trials[0].user_attrs[FAIL_REASON_ATTR] == "interrupted"
+    finally:
+        for name in names.values():
+            if name in optuna.get_all_study_names(url):
+                optuna.delete_study(study_name=name, storage=url)

@@ -1,0 +1,293 @@
+"""SurfaceSampler and its Bayesian quadratic surfaces on objectives whose truth is known."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+
+import numpy as np
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+from advisor.errors import FitError, NotFittedError
+from advisor.steering import (
+    BayesianQuadratic,
+    HypervolumeScale,
+    SurfaceSampler,
+    non_dominated_mask,
+)
+from advisor.steering._surrogate import quadratic_features
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+SPACE = {
+    "learning_rate": FloatDistribution(1e-5, 1e-3, log=True),
+    "batch_size": CategoricalDistribution((8, 16, 32, 64)),
+    "epochs": IntDistribution(1, 5),
+}
+GOOD_F1 = np.array([0.5, -1.0, 1.0])  # where f1 peaks, in [-1, 1] coordinates
+GOOD_LOSS = np.array([-0.5, -1.0, 0.0])  # where loss bottoms out
+
+
+def unit(lr: float, batch: float, epochs: float) -> np.ndarray:
+    return np.array([np.log10(lr) + 4.0, (np.log2(batch) - 3.0) / 1.5 - 1.0, (epochs - 3.0) / 2.0])
+
+
+def two_objectives(trial: optuna.Trial) -> tuple[float, float]:
+    """f1 (maximised) and loss (minimised): quadratics whose Pareto set joins two optima."""
+    u = unit(
+        trial.suggest_float("learning_rate", 1e-5, 1e-3, log=True),
+        trial.suggest_categorical("batch_size", (8, 16, 32, 64)),
+        trial.suggest_int("epochs", 1, 5),
+    )
+    return 0.9 - 0.1 * np.sum((u - GOOD_F1) ** 2), 0.3 + 0.1 * np.sum((u - GOOD_LOSS) ** 2)
+
+
+def grid_values() -> tuple[list[tuple], np.ndarray]:
+    """Every configuration of the sampler's generated grid and its true objective values."""
+    lrs = np.unique(10 ** np.linspace(-5, -3, 17))
+    configs = list(itertools.product(lrs, (8, 16, 32, 64), range(1, 6)))
+    values = []
+    for c in configs:
+        u = unit(*c)
+        values.append(
+            [0.9 - 0.1 * np.sum((u - GOOD_F1) ** 2), 0.3 + 0.1 * np.sum((u - GOOD_LOSS) ** 2)]
+        )
+    return configs, np.array(values)
+
+
+def run(sampler: optuna.samplers.BaseSampler, n_trials: int) -> optuna.Study:
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+    study.set_metric_names(["f1", "loss"])
+    study.optimize(two_objectives, n_trials=n_trials)
+    return study
+
+
+# -- the surfaces ---------------------------------------------------------------------------------
+
+
+def truth(x: np.ndarray) -> np.ndarray:
+    return 1 + 2 * x[:, 0] - x[:, 1] + 0.5 * x[:, 0] * x[:, 2] - 1.5 * x[:, 1] ** 2
+
+
+def test_surfaces_recover_a_known_quadratic() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (2000, 3))
+    model = BayesianQuadratic().fit(x, truth(x) + rng.normal(0, 0.05, 2000))
+    test = rng.uniform(-1, 1, (50, 3))
+    mean, sd = model.predict(test)
+    np.testing.assert_allclose(mean[:, 0], truth(test), atol=0.03)
+    assert np.sqrt(model.noise_var_[0]) * model.y_scale_[0] == pytest.approx(0.05, rel=0.1)
+    assert model.loo_r2_[0] > 0.99
+    assert (sd < 0.03).all()
+
+
+def test_posterior_mean_and_loo_match_direct_ridge_algebra() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, (12, 3))
+    y = truth(x) + rng.normal(0, 0.3, 12)
+    model = BayesianQuadratic(hierarchy=0.5).fit(x, y)
+    phi, orders = quadratic_features(x)
+    scale = np.sqrt(np.where(orders > 1, 0.5, 1.0))
+    ridge = model.noise_var_[0] * model.prior_precision_[0]
+    t = (y - y.mean()) / y.std()
+
+    def ridge_fit(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        z = (phi[rows] - phi[rows].mean(axis=0)) * scale
+        tt = t[rows] - t[rows].mean()
+        beta = np.linalg.solve(z.T @ z + ridge * np.eye(z.shape[1]), z.T @ tt)
+        return beta, phi[rows].mean(axis=0), t[rows].mean()
+
+    beta, _, _ = ridge_fit(np.arange(12))
+    np.testing.assert_allclose(model.coef_[0], beta, atol=1e-9)
+    press = 0.0
+    for i in range(12):
+        b, centre, level = ridge_fit(np.delete(np.arange(12), i))
+        press += (t[i] - level - ((phi[i] - centre) * scale) @ b) ** 2
+    assert model.loo_r2_[0] == pytest.approx(1 - press / np.sum(t**2), abs=1e-9)
+
+
+def test_intervals_cover_the_truth_at_the_nominal_rate() -> None:
+    rng = np.random.default_rng(2)
+    hits = []
+    for _ in range(60):
+        x = rng.uniform(-1, 1, (30, 3))
+        model = BayesianQuadratic().fit(x, truth(x) + rng.normal(0, 0.3, 30))
+        test = rng.uniform(-1, 1, (20, 3))
+        mean, sd = model.predict(test)
+        hits.append(np.abs(mean[:, 0] - truth(test)) <= 1.96 * sd[:, 0])
+    assert 0.85 <= np.mean(hits) <= 0.995
+
+
+def test_draws_follow_the_posterior() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1, 1, (8, 3))
+    model = BayesianQuadratic().fit(x, np.column_stack([truth(x), -truth(x)]))
+    test = rng.uniform(-1, 1, (5, 3))
+    draws = model.sample(test, np.random.default_rng(0), n_draws=20000)
+    mean, sd = model.predict(test)
+    np.testing.assert_allclose(draws.mean(axis=0), mean, atol=0.05 * sd.max())
+    np.testing.assert_allclose(draws.std(axis=0), sd, rtol=0.05)
+
+
+def test_surfaces_refuse_misuse() -> None:
+    with pytest.raises(NotFittedError):
+        BayesianQuadratic().predict(np.zeros((1, 3)))
+    with pytest.raises(FitError):
+        BayesianQuadratic().fit(np.zeros((1, 3)), np.zeros(1))
+
+
+# -- the sampler ----------------------------------------------------------------------------------
+
+
+def test_multi_objective_study_lands_on_the_known_front() -> None:
+    configs, values = grid_values()
+    scale = HypervolumeScale.from_means(values, ["maximize", "minimize"])
+    best = scale.hypervolume(values)
+    front = {configs[i] for i in np.flatnonzero(non_dominated_mask(values * [-1, 1]))}
+    assert len(front) == 19  # the grid points along the segment between the two optima
+    ratios, late_on_front, random_ratios = [], [], []
+    for seed in range(3):
+        study = run(SurfaceSampler(seed=seed), 30)
+        found = np.array([t.values for t in study.trials])
+        ratios.append([scale.hypervolume(found[:k]) / best for k in (20, 30)])
+        late_on_front += [tuple(t.params.values()) in front for t in study.trials[20:]]
+        blind = run(optuna.samplers.RandomSampler(seed=seed), 20)
+        random_ratios.append(scale.hypervolume(np.array([t.values for t in blind.trials])) / best)
+    ratios = np.array(ratios)
+    assert ratios[:, 1].min() >= 0.97
+    assert ratios[:, 0].mean() > np.mean(random_ratios) + 0.1
+    assert np.mean(late_on_front) >= 0.5
+
+
+def test_single_objective_study_finds_the_optimum() -> None:
+    def objective(trial: optuna.Trial) -> float:
+        f1, _ = two_objectives(trial)
+        return f1
+
+    study = optuna.create_study(direction="maximize", sampler=SurfaceSampler(seed=0))
+    study.optimize(objective, n_trials=20)
+    assert study.best_value == pytest.approx(grid_values()[1][:, 0].max(), abs=1e-3)
+
+
+def test_falls_back_with_too_few_trials_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    sampler = SurfaceSampler(seed=0)
+    with caplog.at_level(logging.INFO, logger="advisor.steering"):
+        run(sampler, 6)
+    modes = [d.mode for d in sampler.decisions_]
+    assert modes == ["fallback"] * 4 + ["surface"] * 2
+    assert "too few finished trials to steer (0 < 4): NSGAIISampler samples" in caplog.text
+    assert "trial 4: the surfaces steer" in caplog.text
+    assert sampler.last_decision_ is not None and sampler.last_decision_.trial_number == 5
+    assert set(sampler.last_decision_.predicted) == {"f1", "loss"}
+    assert isinstance(sampler.fallback, optuna.samplers.NSGAIISampler)
+
+
+def test_falls_back_when_the_surfaces_predict_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    rng = np.random.default_rng(0)
+
+    def noise(trial: optuna.Trial) -> tuple[float, float]:
+        two_objectives(trial)
+        return float(rng.normal()), float(rng.normal())
+
+    sampler = SurfaceSampler(seed=0, cv_min_trials=10)
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+    with caplog.at_level(logging.WARNING, logger="advisor.steering"):
+        study.optimize(noise, n_trials=16)
+    late = sampler.decisions_[10:]
+    assert all((d.mode == "fallback") == (max(d.cv_r2.values()) < 0) for d in late)
+    assert sum(d.mode == "fallback" for d in late) >= len(late) / 2
+    assert all(d.mode == "surface" for d in sampler.decisions_[4:10])  # too early to judge
+    assert "the surfaces predict nothing (cross-validated R^2" in caplog.text
+
+
+def test_suggestions_stay_inside_the_space_and_other_params_go_to_the_fallback() -> None:
+    space = {
+        "learning_rate": FloatDistribution(1e-5, 1e-3, log=True),
+        "batch_size": CategoricalDistribution((16, 32, 64)),
+        "epochs": IntDistribution(1, 9, step=2),
+        "dropout": FloatDistribution(0.0, 0.3),
+        "warmup": IntDistribution(0, 500),
+        "optimizer": CategoricalDistribution(("adamw", "sgd")),
+    }
+
+    def objective(trial: optuna.Trial) -> tuple[float, float]:
+        p = {name: trial._suggest(name, dist) for name, dist in space.items()}
+        u = np.log10(p["learning_rate"]) + 4 + p["dropout"] - p["warmup"] / 500
+        return -(u**2) - p["epochs"] / 9, (u - 0.5) ** 2 + (p["optimizer"] == "sgd")
+
+    sampler = SurfaceSampler(seed=1)
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+    study.optimize(objective, n_trials=15)
+    assert sampler.last_decision_ is not None and sampler.last_decision_.mode == "surface"
+    for trial in study.trials:
+        for name, dist in space.items():
+            value = trial.params[name]
+            assert dist._contains(dist.to_internal_repr(value)), (name, value)
+        assert isinstance(trial.params["epochs"], int) and trial.params["epochs"] % 2 == 1
+        assert trial.params["batch_size"] in (16, 32, 64)
+
+
+def test_deterministic_given_a_seed() -> None:
+    def params(seed: int) -> list[dict]:
+        return [t.params for t in run(SurfaceSampler(seed=seed), 10).trials]
+
+    assert params(7) == params(7)
+    assert params(7) != params(8)
+
+
+def test_never_repeats_a_configuration_while_fresh_candidates_remain() -> None:
+    candidates = [
+        {"learning_rate": lr, "batch_size": b, "epochs": e}
+        for lr, b, e in itertools.product((1e-5, 1e-4, 1e-3), (8, 32, 64), (1, 3, 5))
+    ]
+    sampler = SurfaceSampler(candidates=candidates, seed=0)
+    study = run(sampler, 24)
+    seen: set[tuple] = set()
+    for trial, decision in zip(study.trials, sampler.decisions_, strict=True):
+        config = tuple(trial.params.values())
+        if decision.mode == "surface":
+            assert config not in seen
+            assert dict(zip(SPACE, config, strict=True)) in candidates
+        seen.add(config)
+
+
+def test_replicates_only_once_every_candidate_has_run() -> None:
+    candidates = [
+        {"learning_rate": 1e-4, "batch_size": 8, "epochs": 5},
+        {"learning_rate": 1e-3, "batch_size": 8, "epochs": 3},
+        {"learning_rate": 1e-5, "batch_size": 64, "epochs": 1},
+    ]
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    for config in candidates:
+        study.enqueue_trial(config)
+    study.optimize(two_objectives, n_trials=3)
+    sampler = SurfaceSampler(candidates=candidates, n_startup_trials=3, seed=0)
+    study.sampler = sampler
+    study.optimize(two_objectives, n_trials=2)
+    assert all(d.mode == "surface" and "replicating" in d.reason for d in sampler.decisions_)
+    assert all(dict(t.params) in candidates for t in study.trials[3:])
+
+
+def test_learns_from_trials_added_to_a_study_by_hand() -> None:
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    for lr, batch, epochs in itertools.product((1e-5, 1e-4, 1e-3), (8, 64), (1, 5)):
+        u = unit(lr, batch, epochs)
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"learning_rate": lr, "batch_size": batch, "epochs": epochs, "seed": 0},
+                distributions={**SPACE, "seed": IntDistribution(0, 10)},
+                values=[
+                    0.9 - 0.1 * np.sum((u - GOOD_F1) ** 2),
+                    0.3 + 0.1 * np.sum((u - GOOD_LOSS) ** 2),
+                ],
+            )
+        )
+    sampler = SurfaceSampler(seed=0)
+    study.sampler = sampler
+    trial = study.ask()
+    two_objectives(trial)
+    assert sampler.last_decision_ is not None and sampler.last_decision_.mode == "surface"
+    assert sampler.last_decision_.n_trials == 12
+    assert set(trial.relative_search_space) == {"learning_rate", "batch_size", "epochs"}
