@@ -97,12 +97,12 @@ def surface_summary(page: Page, surface: FittedSurface, relative: FittedSurface 
 def front_tables(page: Page, fronts: Fronts) -> None:
     """The observed front's configurations, and up to MAX_FRONT_ROWS of the predicted front."""
     names = [o.name for o in fronts.objectives]
-    page.subheading("Observed front (configuration means over seeds)")
+    page.subheading("Observed front (configuration means over seeds; # as in the figure)")
     page.table(
-        ["configuration", "runs", *names],
+        ["#", "configuration", "runs", *names],
         [
-            [config_label(r), str(int(r["n"])), *(num(r[n]) for n in names)]
-            for _, r in fronts.observed.iterrows()
+            [str(i), config_label(r), str(int(r["n"])), *(num(r[n]) for n in names)]
+            for i, r in enumerate(fronts.observed.to_dict("records"), start=1)
         ],
     )
     if fronts.predicted is None:
