@@ -149,10 +149,10 @@ def _work(study: optuna.Study, storage: optuna.storages.RDBStorage, tuner: Any,
                     trial = claim_next(study, storage)
             if trial is None:
                 running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+                _report_points(observer, study, points)
                 if running == 0:
                     return
                 observer.waiting(running)
-                _report_points(observer, study, points)
                 time.sleep(options.poll_interval)
                 continue
             save_dir = _save_dir(options.save_models, trial)

@@ -39,9 +39,10 @@ T = TypeVar("T")
 def fail(message: str) -> typer.Exit:
     """Print one red line on stderr and return the exit to raise (code 1)."""
     from rich.console import Console
+    from rich.markup import escape
 
     Console(stderr=True, highlight=False, soft_wrap=True).print(
-        f"[bold red]error:[/] {message}", markup=True
+        f"[bold red]error:[/] {escape(message)}", markup=True  # "[study]" is text, not markup
     )
     return typer.Exit(code=1)
 
@@ -54,6 +55,8 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message=r".*is experimental.*")
     warnings.filterwarnings("ignore", message=r".*experimental feature.*")
     warnings.filterwarnings("ignore", message=r".*pin_memory.*")
+    # advisor records heartbeats itself around each fine-tune (advisor.worker.heartbeat)
+    warnings.filterwarnings("ignore", message=r"Heartbeat of storage is supposed to be used")
     logging.getLogger("optuna").setLevel(logging.WARNING)
 
 

@@ -31,14 +31,15 @@ class RichGridObserver:
         self.counts_from_runner = False  # set once the runner reports points done itself
 
     def __enter__(self) -> RichGridObserver:
-        self.progress.start()
-        return self
+        return self  # the bars appear at `started`: an error before it stays one clean line
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
+        if self.points is not None:
+            self.progress.stop()
 
     def started(self, total: int, done: int) -> None:
         if self.points is None:
+            self.progress.start()
             self.points = self.progress.add_task("grid points", total=total, completed=done)
         else:
             self.progress.update(self.points, total=total, completed=done)
@@ -74,10 +75,12 @@ class RichGridObserver:
 
     def waiting(self, running_elsewhere: int) -> None:
         label = f"waiting for {running_elsewhere} trial(s) running in other workers"
-        if self.steps is None:
-            self.steps = self.progress.add_task(label, total=None)
-        else:
-            self.progress.update(self.steps, description=label, completed=0, total=None)
+        current = [t.description for t in self.progress.tasks if t.id == self.steps]
+        if current == [label]:
+            return  # same wait: keep its elapsed time
+        if self.steps is not None:
+            self.progress.remove_task(self.steps)
+        self.steps = self.progress.add_task(label, total=None)
 
     def message(self, text: str) -> None:
         self.progress.console.print(text)
@@ -116,13 +119,12 @@ def status_table(status: dict[str, Any], console: Console | None = None) -> None
                       f"{p['open']} waiting or running, {p['failed']} failed, "
                       f"{p['pending']} not queued yet")
     if status.get("failed_points"):
-        table = Table(title="failed points (re-run by the next `advisor grid` unless final)")
-        for column in ("point", "attempts", "reason", "final"):
-            table.add_column(column)
+        console.print("failed points (the next `advisor grid` re-runs them, except final ones: "
+                      "add --retry-failed for those):")
         for f in status["failed_points"]:
-            table.add_row(f["point"], str(f["attempts"]), f["reason"],
-                          "yes (--retry-failed runs it again)" if f["final"] else "no")
-        console.print(table)
+            final = " [bold](final)[/]" if f["final"] else ""
+            console.print(f"  {f['point']}: [red]{f['reason']}[/]{final}, "
+                          f"{f['attempts']} attempt(s)", highlight=False)
     if status.get("running"):
         table = Table(title="running trials")
         for column in ("#", "params", "worker"):

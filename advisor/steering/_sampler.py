@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,6 +16,7 @@ from optuna.trial import TrialState
 
 from advisor.errors import FitError
 from advisor.steering._acquisition import choose
+from advisor.steering._decision import SamplerDecision, _Plan
 from advisor.steering._space import Space
 from advisor.steering._surrogate import BayesianQuadratic
 
@@ -26,35 +27,6 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
 _logger = logging.getLogger("advisor.steering")
-
-
-@dataclass(frozen=True)
-class SamplerDecision:
-    """How `SurfaceSampler` chose (or declined to choose) one trial's parameters.
-
-    Attributes:
-        trial_number: the trial the decision is for.
-        mode: `"surface"` (the surfaces proposed) or `"fallback"` (the wrapped sampler did).
-        reason: one sentence for the user.
-        n_trials: finished trials the surfaces learnt from.
-        cv_r2: objective name -> leave-one-out R^2 of its surface (empty when none was fitted).
-        predicted: objective name -> (mean, sd) predicted for the proposal (surface mode only).
-    """
-
-    trial_number: int
-    mode: str
-    reason: str
-    n_trials: int
-    cv_r2: dict[str, float] = field(default_factory=dict)
-    predicted: dict[str, tuple[float, float]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class _Plan:
-    decision: SamplerDecision
-    space: Space | None = None
-    model: BayesianQuadratic | None = None
-    seen: np.ndarray | None = None  # raw configurations of finished, running and waiting trials
 
 
 class SurfaceSampler(BaseSampler):
@@ -217,9 +189,9 @@ class SurfaceSampler(BaseSampler):
             return self._fallback_plan(trial, reason, n, cv)
         waiting = (TrialState.RUNNING, TrialState.WAITING)
         pending = space.raw_matrix([t.params for t in trials if t.state in waiting])
-        seen = np.vstack([raw[usable], pending[~np.isnan(pending).any(axis=1)]])
+        evaluated = np.unique(raw[usable], axis=0)
         decision = SamplerDecision(trial.number, "surface", "the surfaces steer", n, cv)
-        return _Plan(decision, space, model, np.unique(seen, axis=0))
+        return _Plan(decision, space, model, evaluated, pending[~np.isnan(pending).any(axis=1)])
 
     def _intersection(self, study: Study) -> dict[str, BaseDistribution]:
         """The finished trials' intersection search space, updated incrementally per study."""
@@ -268,12 +240,14 @@ class SurfaceSampler(BaseSampler):
     def _propose(
         self, plan: _Plan, study: Study, trial: FrozenTrial
     ) -> tuple[dict[str, Any], SamplerDecision]:
-        space, model, seen = plan.space, plan.model, plan.seen
-        assert space is not None and model is not None and seen is not None
+        space, model = plan.space, plan.model
+        assert space is not None and model is not None
+        assert plan.evaluated is not None and plan.pending is not None
         candidates = self._candidate_set(space)
         if candidates.shape[0] == 0:
             fallback = self._fallback_plan(trial, "no candidate lies in the search space", 0)
             return self._fallback.sample_relative(study, trial, {}), fallback.decision
+        seen = np.vstack([plan.evaluated, plan.pending])
         seen_keys = set(space.keys(seen))
         fresh = np.array([k not in seen_keys for k in space.keys(candidates)])
         pool = space.to_unit(candidates[fresh] if fresh.any() else candidates)

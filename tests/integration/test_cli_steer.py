@@ -3,9 +3,9 @@ seen through optuna-dashboard's own WSGI app."""
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
+from wsgiref.util import setup_testing_defaults
 
 import optuna
 import pytest
@@ -114,18 +114,17 @@ def test_dashboard_shows_objective_names(grid_db: str) -> None:
 
     def get(path: str) -> dict:
         status: list[str] = []
-        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "",
-                   "SERVER_NAME": "localhost", "SERVER_PORT": "8080", "wsgi.input": io.BytesIO(),
-                   "wsgi.url_scheme": "http"}
-        body = b"".join(application(environ, lambda s, h: status.append(s)))
+        environ: dict = {"REQUEST_METHOD": "GET", "PATH_INFO": path}
+        setup_testing_defaults(environ)
+        body = b"".join(application(environ, lambda s, h, exc=None: status.append(s)))
         assert status[0].startswith("200"), status
         return json.loads(body)
 
-    studies = {s["study_name"]: s for s in get("/api/studies")["studies"]}
+    studies = {s["study_name"]: s for s in get("/api/studies")["study_summaries"]}
     assert {"steer", "steer@f1,loss"} <= set(studies)
     detail = get(f"/api/studies/{studies['steer@f1,loss']['study_id']}")
-    assert detail["metric_names"] == ["f1", "loss"]
+    assert detail["objective_names"] == ["f1", "loss"]
     assert [d for d in detail["directions"]] == ["maximize", "minimize"]
     grid = get(f"/api/studies/{studies['steer']['study_id']}")
-    assert grid["metric_names"] == ["accuracy", "f1", "loss"]
+    assert grid["objective_names"] == ["accuracy", "f1", "loss"]
     assert len(grid["trials"]) == 12

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,9 +31,25 @@ from advisor.worker import FAIL_REASON_ATTR, LOST_WORKER_REASON, WORKER_ATTR, fa
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 WORKER_TIMEOUT_S = 300
-# 64 training rows, batch 16, 10 epochs: 40 optimizer steps, a few seconds on 2 CPU cores,
-# so a signal sent one second after the claim lands in the middle of the fine-tune
-SLOW = {"lr": "[1e-3]", "batch": "[16]", "epochs": "[10]", "baseline": 'kind = "none"'}
+ONE_POINT = {"lr": "[1e-3]", "batch": "[16]", "epochs": "[5]", "baseline": 'kind = "none"'}
+# A worker that is `advisor grid` with one change for the test's timing: each optimizer step
+# first marks the worker as training (a file named after its pid) and sleeps STEP_S, so a
+# signal sent once the mark exists lands in the middle of a fine-tune on any machine.
+STEP_S = 0.1
+SLOWED = textwrap.dedent(f"""
+    import os, sys, time
+    from pathlib import Path
+    import transformers
+    real_step = transformers.Trainer.training_step
+    def training_step(self, *args, **kwargs):
+        Path(os.environ["MARKERS"], f"{{os.getpid()}}.training").touch()
+        time.sleep({STEP_S})
+        return real_step(self, *args, **kwargs)
+    transformers.Trainer.training_step = training_step
+    from advisor.cli import main
+    sys.argv = ["advisor", *sys.argv[1:]]
+    main()
+""")
 
 
 @pytest.fixture()
@@ -77,12 +94,15 @@ def write_spec(tmp_path: Path, model: Path, data: Path, name: str, **kwargs: str
     return path
 
 
-def start_worker(spec: Path, url: str, log: Path, *extra: str) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "advisor", "grid", str(spec), "--storage", url, "--json",
-               *extra]
-    out = (log.with_suffix(".out")).open("wb")
-    err = (log.with_suffix(".err")).open("wb")
-    return subprocess.Popen(command, stdout=out, stderr=err, env={**os.environ, "COLUMNS": "200"})
+def start_worker(spec: Path, url: str, log: Path, *extra: str, slowed: bool = False
+                 ) -> subprocess.Popen[bytes]:
+    """`advisor grid SPEC --storage URL --json` in its own process, output in log files."""
+    entry = ["-c", SLOWED] if slowed else ["-m", "advisor"]
+    command = [sys.executable, *entry, "grid", str(spec), "--storage", url, "--json", *extra]
+    env = {**os.environ, "COLUMNS": "200", "OMP_NUM_THREADS": "1",
+           "MARKERS": str(log.parent)}
+    with log.with_suffix(".out").open("wb") as out, log.with_suffix(".err").open("wb") as err:
+        return subprocess.Popen(command, stdout=out, stderr=err, env=env)
 
 
 def finish(process: subprocess.Popen[bytes], log: Path) -> tuple[int, str, str]:
@@ -94,19 +114,23 @@ def finish(process: subprocess.Popen[bytes], log: Path) -> tuple[int, str, str]:
     return (code, log.with_suffix(".out").read_text(), log.with_suffix(".err").read_text())
 
 
-def wait_for_running(url: str, name: str, owners: set[int], timeout: float = 240.0
-                     ) -> optuna.trial.FrozenTrial:
-    """The first RUNNING trial whose worker (host:pid) is one of `owners`."""
+def wait_for_training(folder: Path, pids: set[int], timeout: float = 240.0) -> int:
+    """The pid of the first (slowed) worker that is inside an optimizer step."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if name in optuna.get_all_study_names(url):
-            study = optuna.load_study(study_name=name, storage=url)
-            for trial in study.get_trials(states=(TrialState.RUNNING,)):
-                worker = trial.user_attrs.get(WORKER_ATTR, "")
-                if worker and int(worker.rsplit(":", 1)[1]) in owners:
-                    return trial
-        time.sleep(0.1)
-    raise AssertionError(f"no trial of {sorted(owners)} was RUNNING within {timeout} s")
+        for pid in pids:
+            if (folder / f"{pid}.training").exists():
+                return pid
+        time.sleep(0.05)
+    raise AssertionError(f"no worker of {sorted(pids)} started training within {timeout} s")
+
+
+def running_trial_of(url: str, name: str, pid: int) -> optuna.trial.FrozenTrial:
+    study = optuna.load_study(study_name=name, storage=url)
+    mine = [t for t in study.get_trials(states=(TrialState.RUNNING,))
+            if t.user_attrs.get(WORKER_ATTR, "").endswith(f":{pid}")]
+    assert len(mine) == 1, mine
+    return mine[0]
 
 
 def trials_of(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
@@ -142,20 +166,18 @@ def test_sigkilled_worker_has_its_point_taken_over_and_finished(
         request: pytest.FixtureRequest, study_name: str, tmp_path: Path, tiny_model: Path,
         sst2_sample: Path) -> None:
     url = storage_url(request, "postgres", tmp_path)
-    spec = write_spec(tmp_path, tiny_model, sst2_sample, study_name, **SLOW)
+    spec = write_spec(tmp_path, tiny_model, sst2_sample, study_name, **ONE_POINT)
     logs = [tmp_path / "a", tmp_path / "b"]
-    started = [start_worker(spec, url, log, "--grace-period", "2") for log in logs]
+    started = [start_worker(spec, url, log, "--grace-period", "2", slowed=True) for log in logs]
     workers = {w.pid: (w, log) for w, log in zip(started, logs, strict=True)}
-    victim = wait_for_running(url, study_name, set(workers))
-    pid = int(victim.user_attrs[WORKER_ATTR].rsplit(":", 1)[1])
-    time.sleep(1.0)
-    os.kill(pid, signal.SIGKILL)
+    pid = wait_for_training(tmp_path, set(workers))
+    victim = running_trial_of(url, study_name, pid)
+    os.kill(pid, signal.SIGKILL)  # in the middle of its fine-tune
     assert workers[pid][0].wait(timeout=30) == -signal.SIGKILL
-    killed = [t for t in trials_of(url, study_name) if t.number == victim.number][0]
-    assert killed.state == TrialState.RUNNING, "the kill came after the fine-tune ended"
+    assert trials_of(url, study_name)[victim.number].state == TrialState.RUNNING
 
     survivor = next(p for p in workers if p != pid)
-    code, _, err = finish(*workers[survivor])
+    code, out, err = finish(*workers[survivor])
     assert code == 0, err[-3000:]
     trials = trials_of(url, study_name)
     assert len(trials) == 2  # one point: the stale trial and its re-run
@@ -166,6 +188,7 @@ def test_sigkilled_worker_has_its_point_taken_over_and_finished(
     assert rerun.system_attrs["failed_trial"] == victim.number
     assert rerun.user_attrs[POINT_ATTR] == lost.user_attrs[POINT_ATTR]
     assert rerun.user_attrs[WORKER_ATTR].endswith(f":{survivor}")
+    assert [row["number"] for row in json.loads(out)["trials"]] == [rerun.number]
 
 
 @pytest.mark.postgres
@@ -175,22 +198,22 @@ def test_sigint_and_sigterm_leave_no_running_trial(
     url = storage_url(request, "postgres", tmp_path)
     names = {signal.SIGINT: f"{study_name}-int", signal.SIGTERM: f"{study_name}-term"}
     workers = {}
-    for signum, name in names.items():
-        spec = write_spec(tmp_path, tiny_model, sst2_sample, name, **SLOW)
-        workers[signum] = start_worker(spec, url, tmp_path / name)
     try:
         for signum, name in names.items():
-            wait_for_running(url, name, {workers[signum].pid})
-            time.sleep(1.0)
-            workers[signum].send_signal(signum)
-        codes = {s: finish(w, tmp_path / names[s]) for s, w in workers.items()}
-        assert codes[signal.SIGINT][0] == 130, codes[signal.SIGINT][2][-3000:]
-        assert codes[signal.SIGTERM][0] == 143, codes[signal.SIGTERM][2][-3000:]
+            spec = write_spec(tmp_path, tiny_model, sst2_sample, name, **ONE_POINT)
+            workers[signum] = start_worker(spec, url, tmp_path / name, slowed=True)
+        for signum, worker in workers.items():
+            wait_for_training(tmp_path, {worker.pid})
+            worker.send_signal(signum)  # in the middle of its fine-tune
+        outcomes = {s: finish(w, tmp_path / names[s]) for s, w in workers.items()}
+        assert outcomes[signal.SIGINT][0] == 130, outcomes[signal.SIGINT][2][-3000:]
+        assert outcomes[signal.SIGTERM][0] == 143, outcomes[signal.SIGTERM][2][-3000:]
         for signum, name in names.items():
-            assert "interrupted" in codes[signum][2]
+            assert "error: interrupted" in outcomes[signum][2]
             trials = trials_of(url, name)
             assert [t.state for t in trials] == [TrialState.FAIL], name
             assert trials[0].user_attrs[FAIL_REASON_ATTR] == "interrupted"
+            assert trials[0].user_attrs[WORKER_ATTR].endswith(f":{workers[signum].pid}")
     finally:
         for name in names.values():
             if name in optuna.get_all_study_names(url):

@@ -1,0 +1,112 @@
+"""Storage for many workers: passwords never shown, a new database created by several workers
+at once, the study lock (re-entrant in a process, exclusive across processes), and claims."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from advisor.locks import study_lock
+from advisor.storage import mask_url, open_storage
+
+
+@pytest.mark.parametrize(("url", "masked"), [
+    ("postgresql://user:pw@host:5432/db", "postgresql://user:***@host:5432/db"),
+    ("postgresql+psycopg://u:p%40ss:w@db.example/x", "postgresql+psycopg://u:***@db.example/x"),
+    ("postgresql://:only-password@host/db", "postgresql://:***@host/db"),
+    ("mysql://u:pw@h/db?password=again&x=1", "mysql://u:***@h/db?password=***&x=1"),
+    ("cannot open postgresql://u:pw@h/db: failed", "cannot open postgresql://u:***@h/db: failed"),
+    ("host=h user=u password=secret dbname=d", "host=h user=u password=*** dbname=d"),
+    ("postgresql://user@host/db", "postgresql://user@host/db"),
+    ("sqlite:///advisor.db", "sqlite:///advisor.db"),
+])
+def test_mask_url_hides_every_password(url: str, masked: str) -> None:
+    assert mask_url(url) == masked
+
+
+OPEN = textwrap.dedent("""
+    import sys
+    from advisor.storage import open_storage
+    print("ready", flush=True)
+    sys.stdin.readline()
+    open_storage(sys.argv[1])
+    print("opened", flush=True)
+""")
+
+
+def test_workers_creating_a_new_database_at_once_all_succeed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    workers = [subprocess.Popen([sys.executable, "-c", OPEN, url], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(4)]
+    for worker in workers:  # every process imported: their opens collide
+        assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
+    for worker in workers:
+        assert worker.stdin is not None
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+    for worker in workers:
+        out, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0 and out.strip() == "opened", err[-2000:]
+    assert optuna.get_all_study_names(url) == []
+
+
+def test_study_lock_is_reentrant_in_a_process_and_excludes_others(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'lock.db'}"
+    storage = open_storage(url)
+    events: list[str] = []
+
+    def other_thread() -> None:
+        with study_lock(storage, "s"):
+            events.append("other")
+
+    with study_lock(storage, "s"), study_lock(storage, "s"):  # nested: no deadlock
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        time.sleep(0.3)
+        events.append("owner")
+    thread.join(timeout=10)
+    assert events == ["owner", "other"]
+
+    hold = textwrap.dedent(f"""
+        import time
+        from advisor.locks import study_lock
+        from advisor.storage import open_storage
+        with study_lock(open_storage({url!r}), "s"):
+            print("held", flush=True)
+            time.sleep(1.5)
+    """)
+    holder = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    started = time.monotonic()
+    with study_lock(storage, "s"):
+        waited = time.monotonic() - started
+    with study_lock(storage, "another study"):
+        pass  # other studies are not blocked
+    assert holder.wait(timeout=30) == 0
+    assert waited > 0.5
+
+
+def test_claim_next_takes_each_waiting_trial_once(tmp_path: Path) -> None:
+    from advisor.grid import claim_next
+    from advisor.worker import WORKER_ATTR, worker_id
+
+    url = f"sqlite:///{tmp_path / 'claims.db'}"
+    storage = open_storage(url)
+    study = optuna.create_study(study_name="s", storage=storage)
+    for x in range(3):
+        study.enqueue_trial({"x": x})
+    claimed = []
+    while (trial := claim_next(study, storage)) is not None:
+        claimed.append(trial)
+    assert [t.number for t in claimed] == [0, 1, 2]
+    assert all(t.state == TrialState.RUNNING for t in claimed)
+    assert {t.user_attrs[WORKER_ATTR] for t in claimed} == {worker_id()}
