@@ -1,12 +1,13 @@
-"""TOML study spec -> validated, frozen objects. Every problem names its key, before any training."""
+"""TOML study spec -> validated, frozen objects; every problem names its key, before training."""
 
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from advisor.errors import SpecError
 
@@ -19,16 +20,26 @@ _ALLOWED: dict[str, set[str]] = {
     "": {"study", "model", "data", "space", "grid", "baseline", "training"},
     "study": {"name"},
     "model": {"name", "max_length"},
-    "data": {"source", "train", "eval", "text_column", "label_column", "train_size", "eval_size",
-             "subsample_seed"},
+    "data": {
+        "source",
+        "train",
+        "eval",
+        "text_column",
+        "label_column",
+        "train_size",
+        "eval_size",
+        "subsample_seed",
+    },
     "space": set(SPACE_NAMES),
     "grid": {"design", "levels", "seeds", "samples", "center_points"},
     "baseline": {"kind", "params", "seed"},
-    "training": {"precision", "eval_batch_size", "weight_decay", "warmup_ratio",
-                 "group_by_length"},
+    "training": {"precision", "eval_batch_size", "weight_decay", "warmup_ratio", "group_by_length"},
 }
-_REQUIRED: dict[str, set[str]] = {"": {"study", "model", "data", "space"}, "study": {"name"},
-                                  "model": {"name"}}
+_REQUIRED: dict[str, set[str]] = {
+    "": {"study", "model", "data", "space"},
+    "study": {"name"},
+    "model": {"name"},
+}
 
 
 @dataclass(frozen=True)
@@ -96,9 +107,15 @@ class StudySpec:
             Dimension(**{**d, "choices": tuple(d["choices"]) if d["choices"] else None})
             for d in data["space"]
         )
-        return cls(**{**data, "space": space, "data": DataSpec(**data["data"]),
-                      "training": TrainingSpec(**data["training"]),
-                      "seeds": tuple(data["seeds"])})
+        return cls(
+            **{
+                **data,
+                "space": space,
+                "data": DataSpec(**data["data"]),
+                "training": TrainingSpec(**data["training"]),
+                "seeds": tuple(data["seeds"]),
+            }
+        )
 
     def resolve_path(self, path: str) -> str:
         """A data path relative to the spec file's folder, made absolute."""
@@ -156,9 +173,9 @@ def parse_spec(raw: dict[str, Any], base_dir: str = ".") -> StudySpec:
         base_dir=base_dir,
     )
     if design == "lhs" and spec.samples is None:
-        raise SpecError("grid.samples is required for design = \"lhs\" (number of points)")
+        raise SpecError('grid.samples is required for design = "lhs" (number of points)')
     if design in ("ccd", "box-behnken") and grid.get("levels") not in (None, 3):
-        raise SpecError(f"grid.levels must be 3 (or left out) for design = \"{design}\"")
+        raise SpecError(f'grid.levels must be 3 (or left out) for design = "{design}"')
     return spec
 
 
@@ -185,8 +202,9 @@ def _dimension(name: str, value: Any) -> Dimension:
             raise SpecError(f"{key} is an empty list")
         numbers = tuple(sorted({_number(v, key, integer) for v in value}))
         _check_positive(numbers[0], key)
-        return Dimension(name, numbers[0], numbers[-1], log=name != "epochs", integer=integer,
-                         choices=numbers)
+        return Dimension(
+            name, numbers[0], numbers[-1], log=name != "epochs", integer=integer, choices=numbers
+        )
     if not isinstance(value, dict):
         raise SpecError(f"{key} must be a list of values or a table {{ low = .., high = .. }}")
     extra = sorted(set(value) - {"low", "high", "log"})
@@ -195,8 +213,10 @@ def _dimension(name: str, value: Any) -> Dimension:
     for bound in ("low", "high"):
         if bound not in value:
             raise SpecError(f"missing key {key}.{bound}")
-    low, high = _number(value["low"], f"{key}.low", integer), _number(value["high"],
-                                                                        f"{key}.high", integer)
+    low, high = (
+        _number(value["low"], f"{key}.low", integer),
+        _number(value["high"], f"{key}.high", integer),
+    )
     _check_positive(low, f"{key}.low")
     if low > high:
         raise SpecError(f"{key}: low ({low:g}) is greater than high ({high:g})")
@@ -277,8 +297,9 @@ def _training_spec(training: dict[str, Any]) -> TrainingSpec:
     if "precision" in training:
         values["precision"] = _choice(training["precision"], PRECISIONS, "training.precision")
     if "eval_batch_size" in training:
-        values["eval_batch_size"] = _positive_int(training["eval_batch_size"],
-                                                  "training.eval_batch_size")
+        values["eval_batch_size"] = _positive_int(
+            training["eval_batch_size"], "training.eval_batch_size"
+        )
     for key in ("weight_decay", "warmup_ratio"):
         if key in training:
             number = _number(training[key], f"training.{key}", integer=False)
@@ -292,19 +313,21 @@ def _training_spec(training: dict[str, Any]) -> TrainingSpec:
     return TrainingSpec(**values)
 
 
-def _baseline_params(baseline: dict[str, Any], kind: str, space: tuple[Dimension, ...]
-                     ) -> dict[str, float]:
+def _baseline_params(
+    baseline: dict[str, Any], kind: str, space: tuple[Dimension, ...]
+) -> dict[str, float]:
     if kind != "config":
         if "params" in baseline:
-            raise SpecError(f"baseline.params is only used with kind = \"config\", not {kind!r}")
+            raise SpecError(f'baseline.params is only used with kind = "config", not {kind!r}')
         return {}
     params = baseline.get("params")
     if not isinstance(params, dict):
         raise SpecError("missing key baseline.params (learning_rate, batch_size, epochs)")
     unknown = sorted(set(params) - set(SPACE_NAMES))
     if unknown:
-        raise SpecError(f"unknown key baseline.params.{unknown[0]}; allowed here: "
-                        f"{', '.join(SPACE_NAMES)}")
+        raise SpecError(
+            f"unknown key baseline.params.{unknown[0]}; allowed here: {', '.join(SPACE_NAMES)}"
+        )
     result: dict[str, float] = {}
     for dim in space:
         key = f"baseline.params.{dim.name}"

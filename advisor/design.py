@@ -21,8 +21,9 @@ Point = dict[str, Any]
 
 def design_points(spec: StudySpec) -> list[Point]:
     """The spec's grid: every design point times every replicate seed, in a stable order."""
-    configs = design_configs(spec.space, spec.design, levels=spec.levels, samples=spec.samples,
-                             seed=spec.seeds[0])
+    configs = design_configs(
+        spec.space, spec.design, levels=spec.levels, samples=spec.samples, seed=spec.seeds[0]
+    )
     return [{**config, "seed": seed} for config in configs for seed in spec.seeds]
 
 
@@ -43,14 +44,17 @@ def design_configs(
         coded = _box_behnken_coded(len(space))
     elif design == "lhs":
         if not samples:
-            raise SpecError("grid.samples is required for design = \"lhs\"")
+            raise SpecError('grid.samples is required for design = "lhs"')
         unit = qmc.LatinHypercube(d=len(space), seed=seed).random(samples)
         coded = unit * 2.0 - 1.0
     else:
-        raise SpecError(f"grid.design = {design!r} is not valid; choose one of: "
-                        "factorial, ccd, box-behnken, lhs")
-    rows = [tuple(from_coded(d, float(c)) for d, c in zip(space, point, strict=True))
-            for point in coded]
+        raise SpecError(
+            f"grid.design = {design!r} is not valid; choose one of: "
+            "factorial, ccd, box-behnken, lhs"
+        )
+    rows = [
+        tuple(from_coded(d, float(c)) for d, c in zip(space, point, strict=True)) for point in coded
+    ]
     return _unique(rows, space)
 
 
@@ -78,8 +82,11 @@ def from_coded(dim: Dimension, coded: float) -> float:
 def snap(dim: Dimension, value: float) -> float:
     """The allowed value nearest to `value` (in log space for log dimensions)."""
     if dim.choices is not None:
-        key = (lambda c: abs(math.log(c) - math.log(value))) if dim.log else (
-            lambda c: abs(c - value))
+        key = (
+            (lambda c: abs(math.log(c) - math.log(value)))
+            if dim.log
+            else (lambda c: abs(c - value))
+        )
         return min(dim.choices, key=key)
     if dim.integer:
         return int(min(dim.high, max(dim.low, round(value))))
@@ -121,12 +128,18 @@ def _unique(rows: list[tuple[float, ...]], space: tuple[Dimension, ...]) -> list
     for row in rows:
         if row not in seen:
             seen.add(row)
-            result.append({d.name: (int(v) if d.integer else float(v))
-                           for d, v in zip(space, row, strict=True)})
+            result.append(
+                {
+                    d.name: (int(v) if d.integer else float(v))
+                    for d, v in zip(space, row, strict=True)
+                }
+            )
     return result
 
 
 def point_key(point: Point) -> str:
     """A stable identity for a grid point (config and seed), stored on its trial."""
-    return (f"lr={point['learning_rate']:.6g}|bs={int(point['batch_size'])}"
-            f"|ep={int(point['epochs'])}|seed={int(point['seed'])}")
+    return (
+        f"lr={point['learning_rate']:.6g}|bs={int(point['batch_size'])}"
+        f"|ep={int(point['epochs'])}|seed={int(point['seed'])}"
+    )

@@ -84,12 +84,19 @@ class GridResult:
     trials: list[TrialRecord] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"study": self.study, "storage": self.storage,
-                "trials": [t.to_json() for t in self.trials]}
+        return {
+            "study": self.study,
+            "storage": self.storage,
+            "trials": [t.to_json() for t in self.trials],
+        }
 
 
-def run_grid(spec: StudySpec, storage_url: str | None = None, observer: Observer | None = None,
-             options: GridOptions | None = None) -> GridResult:
+def run_grid(
+    spec: StudySpec,
+    storage_url: str | None = None,
+    observer: Observer | None = None,
+    options: GridOptions | None = None,
+) -> GridResult:
     """Run (or resume, or help finish) the spec's seed grid; returns when every point is done.
 
     An observer with a `points_done(done, total)` method is told how many points are finished
@@ -108,26 +115,30 @@ def run_grid(spec: StudySpec, storage_url: str | None = None, observer: Observer
         raise StorageError(f"storage {mask_url(url)} failed: {mask_url(first)}") from exc
 
 
-def _run_grid(spec: StudySpec, url: str, observer: Observer, options: GridOptions
-              ) -> GridResult:
+def _run_grid(spec: StudySpec, url: str, observer: Observer, options: GridOptions) -> GridResult:
     storage = open_storage(
-        url, heartbeat_interval=options.heartbeat_interval, grace_period=options.grace_period,
-        stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(options.max_retry))
+        url,
+        heartbeat_interval=options.heartbeat_interval,
+        grace_period=options.grace_period,
+        stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(options.max_retry),
+    )
     points = design_points(spec)
     result = GridResult(spec.name, mask_url(url), len(points))
     if spec.name in study_names(storage):
         existing = optuna.load_study(study_name=spec.name, storage=storage)
         check_same_spec(existing, spec)
         if not _open_trials(existing) and not _points_to_enqueue(
-                existing, points, options.retry_failed, options.max_retry):
+            existing, points, options.retry_failed, options.max_retry
+        ):
             observer.started(len(points), count_done(existing, points))
             return result  # nothing left: no model or data is loaded
     tuner = _prepare_tuner(spec)  # validates data and model before anything is stored
     study = create_grid_study(spec, storage)
     with study_lock(storage, spec.name):
         ensure_baseline(study, spec, tuner)
-        enqueue_missing(study, spec, points, retry_failed=options.retry_failed,
-                        max_retry=options.max_retry)
+        enqueue_missing(
+            study, spec, points, retry_failed=options.retry_failed, max_retry=options.max_retry
+        )
     baseline = baseline_metrics(study)
     with sigterm_as_interrupt():
         observer.started(len(points), count_done(study, points))
@@ -136,9 +147,16 @@ def _run_grid(spec: StudySpec, url: str, observer: Observer, options: GridOption
     return result
 
 
-def _work(study: optuna.Study, storage: optuna.storages.RDBStorage, tuner: Any,
-          baseline: dict[str, float] | None, observer: Observer, options: GridOptions,
-          points: list[dict[str, Any]], result: GridResult) -> None:
+def _work(
+    study: optuna.Study,
+    storage: optuna.storages.RDBStorage,
+    tuner: Any,
+    baseline: dict[str, float] | None,
+    observer: Observer,
+    options: GridOptions,
+    points: list[dict[str, Any]],
+    result: GridResult,
+) -> None:
     """Claim and run trials until no point is waiting or running anywhere."""
     while True:
         trial: FrozenTrial | None = None
@@ -156,19 +174,29 @@ def _work(study: optuna.Study, storage: optuna.storages.RDBStorage, tuner: Any,
                 time.sleep(options.poll_interval)
                 continue
             save_dir = _save_dir(options.save_models, trial)
-            result.trials.append(run_trial(study, storage, trial, tuner, baseline, observer,
-                                           options.heartbeat_interval, save_dir))
+            result.trials.append(
+                run_trial(
+                    study,
+                    storage,
+                    trial,
+                    tuner,
+                    baseline,
+                    observer,
+                    options.heartbeat_interval,
+                    save_dir,
+                )
+            )
         except KeyboardInterrupt:
             if trial is not None:  # no-op when run_trial already closed it
                 with deferred_signals():
-                    record_failure(storage, trial, INTERRUPTED_REASON,
-                                   "stopped by the user (SIGINT/SIGTERM)")
+                    record_failure(
+                        storage, trial, INTERRUPTED_REASON, "stopped by the user (SIGINT/SIGTERM)"
+                    )
             raise
         _report_points(observer, study, points)
 
 
-def _report_points(observer: Observer, study: optuna.Study, points: list[dict[str, Any]]
-                   ) -> None:
+def _report_points(observer: Observer, study: optuna.Study, points: list[dict[str, Any]]) -> None:
     hook = getattr(observer, "points_done", None)
     if hook is not None:
         hook(count_done(study, points), len(points))
@@ -183,8 +211,12 @@ def _prepare_tuner(spec: StudySpec) -> Any:
 
 def create_grid_study(spec: StudySpec, storage: optuna.storages.RDBStorage) -> optuna.Study:
     """Create (or load) the grid study: three named objectives, the spec stored with it."""
-    study = optuna.create_study(study_name=spec.name, storage=storage, load_if_exists=True,
-                                directions=["maximize", "maximize", "minimize"])
+    study = optuna.create_study(
+        study_name=spec.name,
+        storage=storage,
+        load_if_exists=True,
+        directions=["maximize", "maximize", "minimize"],
+    )
     if list(study.metric_names or []) != list(METRICS):
         study.set_metric_names(list(METRICS))
     if SPEC_ATTR not in study.user_attrs:
@@ -200,8 +232,10 @@ def check_same_spec(study: optuna.Study, spec: StudySpec) -> None:
     current = spec.to_dict()
     for key in ("model", "max_length", "data", "space", "training"):
         if _normalise(stored.get(key)) != _normalise(current.get(key)):
-            raise SpecError(f"study {spec.name!r} was created from a spec with a different "
-                            f"{key!r}; use a new [study] name for a different experiment")
+            raise SpecError(
+                f"study {spec.name!r} was created from a spec with a different "
+                f"{key!r}; use a new [study] name for a different experiment"
+            )
 
 
 def _normalise(value: Any) -> Any:
@@ -222,14 +256,27 @@ def ensure_baseline(study: optuna.Study, spec: StudySpec, tuner: Any) -> None:
     else:
         params = dict(spec.baseline_params)
         outcome = tuner.run(params, spec.baseline_seed)
-    study.set_user_attr(BASELINE_ATTR, {
-        "kind": spec.baseline_kind, "model": spec.model, "params": params,
-        "seed": spec.baseline_seed, "metrics": outcome.metrics,
-        "wall_time_s": outcome.wall_time_s})
+    study.set_user_attr(
+        BASELINE_ATTR,
+        {
+            "kind": spec.baseline_kind,
+            "model": spec.model,
+            "params": params,
+            "seed": spec.baseline_seed,
+            "metrics": outcome.metrics,
+            "wall_time_s": outcome.wall_time_s,
+        },
+    )
 
 
-def enqueue_missing(study: optuna.Study, spec: StudySpec, points: list[dict[str, Any]], *,
-                    retry_failed: bool = False, max_retry: int = MAX_RETRY) -> int:
+def enqueue_missing(
+    study: optuna.Study,
+    spec: StudySpec,
+    points: list[dict[str, Any]],
+    *,
+    retry_failed: bool = False,
+    max_retry: int = MAX_RETRY,
+) -> int:
     """Add a WAITING trial for every point that has no trial to show for it. Call under the lock.
 
     A failed point is re-queued unless its failure is final (see `final_failure`) or
@@ -238,15 +285,23 @@ def enqueue_missing(study: optuna.Study, spec: StudySpec, points: list[dict[str,
     distributions = grid_space(spec)
     missing = _points_to_enqueue(study, points, retry_failed, max_retry)
     for point in missing:
-        study.add_trial(optuna.trial.create_trial(
-            state=TrialState.WAITING, params=point, distributions=distributions,
-            user_attrs={POINT_ATTR: point_key(point), "seed": int(point["seed"])}))
+        study.add_trial(
+            optuna.trial.create_trial(
+                state=TrialState.WAITING,
+                params=point,
+                distributions=distributions,
+                user_attrs={POINT_ATTR: point_key(point), "seed": int(point["seed"])},
+            )
+        )
     return len(missing)
 
 
-def _points_to_enqueue(study: optuna.Study, points: list[dict[str, Any]],
-                       retry_failed: bool = False, max_retry: int = MAX_RETRY
-                       ) -> list[dict[str, Any]]:
+def _points_to_enqueue(
+    study: optuna.Study,
+    points: list[dict[str, Any]],
+    retry_failed: bool = False,
+    max_retry: int = MAX_RETRY,
+) -> list[dict[str, Any]]:
     by_point = trials_by_point(study)
     missing = []
     for point in points:
@@ -328,29 +383,41 @@ def _save_dir(root: str | None, trial: FrozenTrial) -> str | None:
     return save_path(root, f"trial-{trial.number}-{trial.user_attrs.get(POINT_ATTR, '')}")
 
 
-def grid_status(study: optuna.Study, points: list[dict[str, Any]] | None = None,
-                max_retry: int = MAX_RETRY) -> dict[str, Any]:
+def grid_status(
+    study: optuna.Study, points: list[dict[str, Any]] | None = None, max_retry: int = MAX_RETRY
+) -> dict[str, Any]:
     """Trials by state, each failure with its reason, running trials with their worker and,
     given the spec's `points`, how many points are complete, open, failed or not queued yet."""
     trials = study.get_trials(deepcopy=False)
     failures = [
-        {"number": t.number, "params": dict(t.params), "reason": fail_reason(t),
-         "detail": t.user_attrs.get(FAIL_DETAIL_ATTR, "")}
-        for t in trials if t.state == TrialState.FAIL
+        {
+            "number": t.number,
+            "params": dict(t.params),
+            "reason": fail_reason(t),
+            "detail": t.user_attrs.get(FAIL_DETAIL_ATTR, ""),
+        }
+        for t in trials
+        if t.state == TrialState.FAIL
     ]
-    running = [{"number": t.number, "params": dict(t.params),
-                "worker": t.user_attrs.get(WORKER_ATTR, "")}
-               for t in trials if t.state == TrialState.RUNNING]
-    status: dict[str, Any] = {"study": study.study_name,
-                              "states": dict(Counter(t.state.name for t in trials)),
-                              "failures": failures, "running": running}
+    running = [
+        {"number": t.number, "params": dict(t.params), "worker": t.user_attrs.get(WORKER_ATTR, "")}
+        for t in trials
+        if t.state == TrialState.RUNNING
+    ]
+    status: dict[str, Any] = {
+        "study": study.study_name,
+        "states": dict(Counter(t.state.name for t in trials)),
+        "failures": failures,
+        "running": running,
+    }
     if points is not None:
         status.update(_point_status(study, points, max_retry))
     return status
 
 
-def _point_status(study: optuna.Study, points: list[dict[str, Any]], max_retry: int
-                  ) -> dict[str, Any]:
+def _point_status(
+    study: optuna.Study, points: list[dict[str, Any]], max_retry: int
+) -> dict[str, Any]:
     by_point = trials_by_point(study)
     counts = Counter({"total": len(points), "complete": 0, "open": 0, "failed": 0, "pending": 0})
     failed_points = []
@@ -365,9 +432,15 @@ def _point_status(study: optuna.Study, points: list[dict[str, Any]], max_retry: 
             counts["failed"] += 1
             final = final_failure(trials, max_retry)
             last = [t for t in trials if t.state == TrialState.FAIL][-1]
-            failed_points.append({"point": point_key(point), "params": point,
-                                  "attempts": sum(t.state == TrialState.FAIL for t in trials),
-                                  "reason": final or fail_reason(last), "final": bool(final)})
+            failed_points.append(
+                {
+                    "point": point_key(point),
+                    "params": point,
+                    "attempts": sum(t.state == TrialState.FAIL for t in trials),
+                    "reason": final or fail_reason(last),
+                    "final": bool(final),
+                }
+            )
         else:
             counts["pending"] += 1
     return {"points": dict(counts), "failed_points": failed_points}

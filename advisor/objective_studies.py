@@ -12,6 +12,7 @@ from typing import Any
 
 import optuna
 from optuna.distributions import BaseDistribution
+from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
 from advisor.config import StudySpec
@@ -54,13 +55,16 @@ def study_space(study: optuna.Study) -> dict[str, BaseDistribution]:
     return space
 
 
-def ensure_objective_study(storage: optuna.storages.BaseStorage, grid: optuna.Study,
-                           objectives: Sequence[Objective]) -> optuna.Study:
+def ensure_objective_study(
+    storage: optuna.storages.BaseStorage, grid: optuna.Study, objectives: Sequence[Objective]
+) -> optuna.Study:
     """Create (or load) the objective set's study and copy in grid trials it does not have yet."""
     name = objective_study_name(grid.study_name, objectives)
     existed = name in study_names(storage)
-    study = optuna.create_study(study_name=name, storage=storage, load_if_exists=True,
-                                directions=[o.direction for o in objectives])
+    directions = [StudyDirection[o.direction.upper()] for o in objectives]
+    study = optuna.create_study(
+        study_name=name, storage=storage, load_if_exists=True, directions=directions
+    )
     if not existed:
         study.set_metric_names([o.name for o in objectives])
         study.set_user_attr(PARENT_ATTR, grid.study_name)
@@ -72,8 +76,7 @@ def ensure_objective_study(storage: optuna.storages.BaseStorage, grid: optuna.St
     return study
 
 
-def sync_from_grid(study: optuna.Study, grid: optuna.Study,
-                   objectives: Sequence[Objective]) -> int:
+def sync_from_grid(study: optuna.Study, grid: optuna.Study, objectives: Sequence[Objective]) -> int:
     """Copy the grid's finished trials that the objective study lacks; returns how many."""
     have = {t.user_attrs.get(SOURCE_ATTR) for t in study.get_trials(deepcopy=False)}
     space = study_space(grid)
@@ -83,13 +86,20 @@ def sync_from_grid(study: optuna.Study, grid: optuna.Study,
             continue
         params = {k: trial.params[k] for k in PARAMS if k in trial.params}
         distributions = {k: space.get(k, trial.distributions[k]) for k in params}
-        attrs: dict[str, Any] = {k: v for k, v in trial.user_attrs.items()
-                                 if k in ALL_METRICS or k in ("seed", "wall_time_s",
-                                                              "train_samples_per_second")}
+        attrs: dict[str, Any] = {
+            k: v
+            for k, v in trial.user_attrs.items()
+            if k in ALL_METRICS or k in ("seed", "wall_time_s", "train_samples_per_second")
+        }
         attrs[SOURCE_ATTR] = trial.number
-        study.add_trial(optuna.trial.create_trial(
-            params=params, distributions=distributions, user_attrs=attrs,
-            values=[float(trial.user_attrs[o.name]) for o in objectives],
-            state=TrialState.COMPLETE))
+        study.add_trial(
+            optuna.trial.create_trial(
+                params=params,
+                distributions=distributions,
+                user_attrs=attrs,
+                values=[float(trial.user_attrs[o.name]) for o in objectives],
+                state=TrialState.COMPLETE,
+            )
+        )
         copied += 1
     return copied

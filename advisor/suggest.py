@@ -36,8 +36,12 @@ class Suggestion:
     observed: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        row = {"params": self.params, "predicted": self.predicted,
-               "front_share": self.front_share, "already_run": self.already_run}
+        row = {
+            "params": self.params,
+            "predicted": self.predicted,
+            "front_share": self.front_share,
+            "already_run": self.already_run,
+        }
         if self.observed:
             row["observed"] = self.observed
         return row
@@ -65,11 +69,14 @@ def candidate_grid(space: dict[str, BaseDistribution]) -> pd.DataFrame:
 
 def _axis(name: str, dist: BaseDistribution) -> np.ndarray:
     if isinstance(dist, CategoricalDistribution):
-        return np.array(sorted(float(c) for c in dist.choices))
+        return np.array(sorted(float(c) for c in dist.choices if isinstance(c, int | float)))
     low, high = float(dist.low), float(dist.high)  # type: ignore[attr-defined]
     if isinstance(dist, FloatDistribution):
-        grid = np.geomspace(low, high, LEARNING_RATE_POINTS) if dist.log else np.linspace(
-            low, high, LEARNING_RATE_POINTS)
+        grid = (
+            np.geomspace(low, high, LEARNING_RATE_POINTS)
+            if dist.log
+            else np.linspace(low, high, LEARNING_RATE_POINTS)
+        )
         return np.array([float(f"{v:.3g}") for v in grid])
     if getattr(dist, "log", False):
         powers = 2.0 ** np.arange(math.ceil(math.log2(low)), math.floor(math.log2(high)) + 1)
@@ -77,10 +84,15 @@ def _axis(name: str, dist: BaseDistribution) -> np.ndarray:
     return np.arange(int(low), int(high) + 1, dtype=float)
 
 
-def predicted_front(surfaces: dict[str, Any], objectives: Sequence[Objective],
-                    candidates: pd.DataFrame, n: int, baseline: dict[str, float] | None,
-                    seed: int = 0) -> PredictedFront:
-    """The non-dominated candidates by predicted mean, at most `n` of them, spread along the front."""
+def predicted_front(
+    surfaces: dict[str, Any],
+    objectives: Sequence[Objective],
+    candidates: pd.DataFrame,
+    n: int,
+    baseline: dict[str, float] | None,
+    seed: int = 0,
+) -> PredictedFront:
+    """Non-dominated candidates by predicted mean: at most `n`, spread along the front."""
     predictions = {o.name: surfaces[o.name].predict(candidates) for o in objectives}
     signs = np.array([1.0 if o.direction == "minimize" else -1.0 for o in objectives])
     means = np.column_stack([predictions[o.name]["mean"].to_numpy() for o in objectives])
@@ -88,23 +100,33 @@ def predicted_front(surfaces: dict[str, Any], objectives: Sequence[Objective],
     shares = _front_shares(surfaces, objectives, candidates, signs, seed)
     chosen = _spread(front, means[front, 0], n)
     suggestions = [
-        Suggestion(params=_params(candidates.iloc[i]),
-                   predicted={o.name: _prediction(predictions[o.name].iloc[i], o, surfaces[o.name],
-                                                  baseline) for o in objectives},
-                   front_share=float(shares[i]))
+        Suggestion(
+            params=_params(candidates.iloc[i]),
+            predicted={
+                o.name: _prediction(predictions[o.name].iloc[i], o, surfaces[o.name], baseline)
+                for o in objectives
+            },
+            front_share=float(shares[i]),
+        )
         for i in chosen
     ]
     notes = _notes(len(front), suggestions, objectives)
     return PredictedFront(suggestions, len(front), len(candidates), notes)
 
 
-def _front_shares(surfaces: dict[str, Any], objectives: Sequence[Objective],
-                  candidates: pd.DataFrame, signs: np.ndarray, seed: int) -> np.ndarray:
+def _front_shares(
+    surfaces: dict[str, Any],
+    objectives: Sequence[Objective],
+    candidates: pd.DataFrame,
+    signs: np.ndarray,
+    seed: int,
+) -> np.ndarray:
     """Share of posterior draws in which each candidate is on the front (NaN if undrawable)."""
     rng = np.random.default_rng(seed)
     try:
-        draws = [surfaces[o.name].sample_means(candidates, rng, POSTERIOR_DRAWS)
-                 for o in objectives]
+        draws = [
+            surfaces[o.name].sample_means(candidates, rng, POSTERIOR_DRAWS) for o in objectives
+        ]
     except Exception:  # a saturated surface has no covariance: shares are unknown
         return np.full(len(candidates), np.nan)
     counts = np.zeros(len(candidates))
@@ -123,14 +145,21 @@ def _spread(front: np.ndarray, first_objective: np.ndarray, n: int) -> list[int]
 
 
 def _params(row: pd.Series) -> dict[str, Any]:
-    return {"learning_rate": float(row["learning_rate"]), "batch_size": int(row["batch_size"]),
-            "epochs": int(row["epochs"])}
+    return {
+        "learning_rate": float(row["learning_rate"]),
+        "batch_size": int(row["batch_size"]),
+        "epochs": int(row["epochs"]),
+    }
 
 
-def _prediction(row: pd.Series, objective: Objective, surface: Any,
-                baseline: dict[str, float] | None) -> dict[str, float]:
-    result = {"mean": float(row["mean"]), "lower": float(row["mean_lower"]),
-              "upper": float(row["mean_upper"])}
+def _prediction(
+    row: pd.Series, objective: Objective, surface: Any, baseline: dict[str, float] | None
+) -> dict[str, float]:
+    result = {
+        "mean": float(row["mean"]),
+        "lower": float(row["mean_lower"]),
+        "upper": float(row["mean_upper"]),
+    }
     reference = _baseline_value(objective.name, baseline)
     se = float(row["mean_se"])
     if reference is not None and se > 0 and math.isfinite(se):
@@ -148,14 +177,19 @@ def _baseline_value(name: str, baseline: dict[str, float] | None) -> float | Non
     return baseline.get(name)
 
 
-def _notes(front_size: int, suggestions: list[Suggestion], objectives: Sequence[Objective]
-           ) -> list[str]:
+def _notes(
+    front_size: int, suggestions: list[Suggestion], objectives: Sequence[Objective]
+) -> list[str]:
     notes = []
     if front_size == 1 and suggestions:
         share = suggestions[0].front_share
-        sure = (f"; it stays on the front in {share:.0%} of posterior draws of the surfaces"
-                if math.isfinite(share) else "")
+        sure = (
+            f"; it stays on the front in {share:.0%} of posterior draws of the surfaces"
+            if math.isfinite(share)
+            else ""
+        )
         names = " and ".join(o.name for o in objectives)
-        notes.append(f"no trade-off predicted: one configuration is predicted best for {names} "
-                     f"at once{sure}")
+        notes.append(
+            f"no trade-off predicted: one configuration is predicted best for {names} at once{sure}"
+        )
     return notes

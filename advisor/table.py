@@ -55,8 +55,10 @@ def read_table(path: str | Path) -> TrialsTable:
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"table {str(path)!r} does not exist; pass a CSV file with columns "
-                        f"{','.join(PARAMS + METRICS)}")
+        raise DataError(
+            f"table {str(path)!r} does not exist; pass a CSV file with columns "
+            f"{','.join(PARAMS + METRICS)}"
+        )
     try:
         frame = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -68,8 +70,10 @@ def table_from_frame(frame: pd.DataFrame, source: str = "table") -> TrialsTable:
     """Validate a DataFrame in the table format and split off the baseline row."""
     missing = [c for c in PARAMS + METRICS if c not in frame.columns]
     if missing:
-        raise DataError(f"{source} lacks column(s) {', '.join(missing)}; a table needs "
-                        f"{','.join(PARAMS + METRICS)} (and optionally seed, role)")
+        raise DataError(
+            f"{source} lacks column(s) {', '.join(missing)}; a table needs "
+            f"{','.join(PARAMS + METRICS)} (and optionally seed, role)"
+        )
     baseline: dict[str, float] | None = None
     if "role" in frame.columns:
         is_base = frame["role"].astype(str).str.strip().str.lower() == "baseline"

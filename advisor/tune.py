@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,16 +37,25 @@ class SuggestResult:
     enqueued_asked: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"study": self.study,
-                "objectives": [{"name": o.name, "direction": o.direction}
-                               for o in self.objectives],
-                "front_size": self.front.front_size, "candidates": self.front.candidates,
-                "suggestions": [s.to_json() for s in self.front.suggestions],
-                "enqueued": self.enqueued, "notes": self.front.notes}
+        return {
+            "study": self.study,
+            "objectives": [{"name": o.name, "direction": o.direction} for o in self.objectives],
+            "front_size": self.front.front_size,
+            "candidates": self.front.candidates,
+            "suggestions": [s.to_json() for s in self.front.suggestions],
+            "enqueued": self.enqueued,
+            "notes": self.front.notes,
+        }
 
 
-def suggest(study_name: str, objectives: str, n: int = 5, enqueue: bool = False,
-            storage_url: str | None = None, seed: int = 0) -> SuggestResult:
+def suggest(
+    study_name: str,
+    objectives: str,
+    n: int = 5,
+    enqueue: bool = False,
+    storage_url: str | None = None,
+    seed: int = 0,
+) -> SuggestResult:
     """The surface-predicted Pareto set for `objectives`; with `enqueue`, the configurations
     not run yet become WAITING trials of the objective set's study."""
     parsed = parse_objectives(objectives)
@@ -53,8 +63,9 @@ def suggest(study_name: str, objectives: str, n: int = 5, enqueue: bool = False,
     grid = load_study(storage, study_name)
     study = ensure_objective_study(storage, grid, parsed)
     surfaces = _surfaces(grid, study, parsed)
-    front = predicted_front(surfaces, parsed, candidate_grid(study_space(grid)), n,
-                            baseline_metrics(study), seed)
+    front = predicted_front(
+        surfaces, parsed, candidate_grid(study_space(grid)), n, baseline_metrics(study), seed
+    )
     run = _configs_in(study)
     observed = _observed_means(study, parsed)
     for suggestion in front.suggestions:
@@ -63,13 +74,15 @@ def suggest(study_name: str, objectives: str, n: int = 5, enqueue: bool = False,
     result = SuggestResult(study.study_name, parsed, front)
     result.enqueued_asked = enqueue
     if enqueue:
-        result.enqueued = _enqueue(study, grid, [s.params for s in front.suggestions
-                                                 if not s.already_run])
+        result.enqueued = _enqueue(
+            study, grid, [s.params for s in front.suggestions if not s.already_run]
+        )
     return result
 
 
-def _surfaces(grid: optuna.Study, study: optuna.Study, objectives: list[Objective]
-              ) -> dict[str, Any]:
+def _surfaces(
+    grid: optuna.Study, study: optuna.Study, objectives: list[Objective]
+) -> dict[str, Any]:
     """Stored surfaces when they cover every objective and every trial, else a fresh fit."""
     from advisor.surface import fit_surfaces, load_surfaces
 
@@ -85,53 +98,65 @@ def _surfaces(grid: optuna.Study, study: optuna.Study, objectives: list[Objectiv
     fits = result.by_target()
     missing = [o.name for o in objectives if o.name not in fits]
     if missing:
-        reasons = {(f"{s.metric}_rel" if s.mode == "relative" else s.metric): s.reason
-                   for s in result.skipped}
+        reasons = {
+            (f"{s.metric}_rel" if s.mode == "relative" else s.metric): s.reason
+            for s in result.skipped
+        }
         why = "; ".join(f"{name}: {reasons.get(name, 'not fitted')}" for name in missing)
-        raise FitError(f"cannot predict {', '.join(missing)} on study {grid.study_name!r}: "
-                       f"{why}")
+        raise FitError(f"cannot predict {', '.join(missing)} on study {grid.study_name!r}: {why}")
     return fits
 
 
 def _key(params: dict[str, Any]) -> tuple[float, int, int]:
-    return (round(float(params["learning_rate"]), 12), int(params["batch_size"]),
-            int(params["epochs"]))
+    return (
+        round(float(params["learning_rate"]), 12),
+        int(params["batch_size"]),
+        int(params["epochs"]),
+    )
 
 
-def _observed_means(study: optuna.Study, objectives: list[Objective]
-                    ) -> dict[tuple[float, int, int], dict[str, float]]:
+def _observed_means(
+    study: optuna.Study, objectives: list[Objective]
+) -> dict[tuple[float, int, int], dict[str, float]]:
     """Mean observed objective values per configuration already run (over its seeds)."""
     rows = trials_table(study).rows
     names = [o.name for o in objectives if o.name in rows.columns]
     if rows.empty or not names:
         return {}
     means = rows.groupby(list(PARAMS))[names].mean()
-    return {_key(dict(zip(PARAMS, index, strict=True))): {k: float(v) for k, v in row.items()}
-            for index, row in means.iterrows()}
+    return {
+        _key(dict(zip(PARAMS, index, strict=True))): {k: float(v) for k, v in row.items()}
+        for index, row in means.iterrows()
+    }
 
 
 def _configs_in(study: optuna.Study) -> set[tuple[float, int, int]]:
     states = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
-    return {_key(t.params) for t in study.get_trials(deepcopy=False, states=states)
-            if all(p in t.params for p in PARAMS)}
+    return {
+        _key(t.params)
+        for t in study.get_trials(deepcopy=False, states=states)
+        if all(p in t.params for p in PARAMS)
+    }
 
 
-def _enqueue(study: optuna.Study, grid: optuna.Study, configs: list[dict[str, Any]]
-             ) -> list[int]:
+def _enqueue(
+    study: optuna.Study, grid: optuna.Study, configs: list[dict[str, Any]]
+) -> list[int]:
     space = study_space(grid)
     spec = stored_spec(grid)
     seed = spec.seeds[0] if spec else 0
-    numbers = []
+    token = uuid.uuid4().hex  # finds this call's trials again (add_trial returns nothing)
     for params in configs:
-        trial = study.add_trial(optuna.trial.create_trial(
-            state=TrialState.WAITING, params=params, distributions=space,
-            user_attrs={"seed": seed, "suggested_by": "advisor suggest"}))
-        numbers.append(_last_number(study) if trial is None else trial.number)
-    return numbers
-
-
-def _last_number(study: optuna.Study) -> int:
-    return study.get_trials(deepcopy=False)[-1].number
+        study.add_trial(
+            optuna.trial.create_trial(
+                state=TrialState.WAITING,
+                params=params,
+                distributions=space,
+                user_attrs={"seed": seed, "suggested_by": "advisor suggest", "enqueue": token},
+            )
+        )
+    waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+    return [t.number for t in waiting if t.user_attrs.get("enqueue") == token]
 
 
 def make_sampler(name: str, seed: int | None = None) -> optuna.samplers.BaseSampler:
@@ -157,13 +182,23 @@ class TuneResult:
     decisions: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"study": self.study, "storage": self.storage,
-                "trials": [t.to_json() for t in self.trials], "decisions": self.decisions}
+        return {
+            "study": self.study,
+            "storage": self.storage,
+            "trials": [t.to_json() for t in self.trials],
+            "decisions": self.decisions,
+        }
 
 
-def tune(study_name: str, objectives: str, trials: int, sampler: str = "surface",
-         storage_url: str | None = None, observer: Observer | None = None,
-         seed: int | None = None) -> TuneResult:
+def tune(
+    study_name: str,
+    objectives: str,
+    trials: int,
+    sampler: str = "surface",
+    storage_url: str | None = None,
+    observer: Observer | None = None,
+    seed: int | None = None,
+) -> TuneResult:
     """Closed loop: the sampler proposes, real fine-tunes evaluate, `trials` times.
 
     WAITING trials (from `suggest --enqueue`) run first; the surfaces refit on every proposal.
@@ -172,13 +207,16 @@ def tune(study_name: str, objectives: str, trials: int, sampler: str = "surface"
     parsed = parse_objectives(objectives)
     chosen = make_sampler(sampler, seed)
     url = resolve_storage_url(storage_url)
-    storage = open_storage(url, heartbeat_interval=HEARTBEAT_INTERVAL_S,
-                           grace_period=GRACE_PERIOD_S)
+    storage = open_storage(
+        url, heartbeat_interval=HEARTBEAT_INTERVAL_S, grace_period=GRACE_PERIOD_S
+    )
     grid = load_study(storage, study_name)
     spec = stored_spec(grid)
     if spec is None:
-        raise StorageError(f"study {study_name!r} has no stored spec (it was not made by "
-                           "`advisor grid`), so tune cannot run its fine-tunes; use suggest")
+        raise StorageError(
+            f"study {study_name!r} has no stored spec (it was not made by "
+            "`advisor grid`), so tune cannot run its fine-tunes; use suggest"
+        )
     tuner = _prepare_tuner(spec)
     study = ensure_objective_study(storage, grid, parsed)
     study = optuna.load_study(study_name=study.study_name, storage=storage, sampler=chosen)
@@ -189,8 +227,9 @@ def tune(study_name: str, objectives: str, trials: int, sampler: str = "surface"
         observer.started(trials, 0)
         for _ in range(trials):
             frozen = claim_next(study, storage) or _ask(study, storage, space, spec.seeds[0])
-            result.trials.append(run_trial(study, storage, frozen, tuner, baseline, observer,
-                                           HEARTBEAT_INTERVAL_S))
+            result.trials.append(
+                run_trial(study, storage, frozen, tuner, baseline, observer, HEARTBEAT_INTERVAL_S)
+            )
             decision = getattr(chosen, "last_decision_", None)
             if decision is not None:
                 note = f"trial {decision.trial_number}: {decision.mode}: {decision.reason}"
@@ -199,8 +238,9 @@ def tune(study_name: str, objectives: str, trials: int, sampler: str = "surface"
     return result
 
 
-def _ask(study: optuna.Study, storage: optuna.storages.RDBStorage, space: dict[str, Any],
-         seed: int) -> optuna.trial.FrozenTrial:
+def _ask(
+    study: optuna.Study, storage: optuna.storages.RDBStorage, space: dict[str, Any], seed: int
+) -> optuna.trial.FrozenTrial:
     trial = study.ask(space)
     storage.set_trial_user_attr(trial._trial_id, "seed", seed)
     return storage.get_trial(trial._trial_id)
@@ -213,20 +253,20 @@ def _prepare_tuner(spec: Any) -> Any:
     return FineTuner(spec, load_dataset(spec))
 
 
-def observed_front(objective_study: str, storage_url: str | None = None
-                   ) -> list[dict[str, Any]]:
+def observed_front(objective_study: str, storage_url: str | None = None) -> list[dict[str, Any]]:
     """The objective study's finished, non-dominated trials (params and objective values)."""
     from advisor.steering import non_dominated_mask
 
     study = load_study(open_storage(storage_url), objective_study)
-    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if t.values is not None]
+    done = [
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if t.values is not None
+    ]
     if not done:
         return []
-    signs = [1.0 if d == optuna.study.StudyDirection.MINIMIZE else -1.0
-             for d in study.directions]
-    mask = non_dominated_mask([[s * v for s, v in zip(signs, t.values, strict=True)]
-                               for t in done])
+    signs = [1.0 if d == optuna.study.StudyDirection.MINIMIZE else -1.0 for d in study.directions]
+    mask = non_dominated_mask([[s * v for s, v in zip(signs, t.values, strict=True)] for t in done])
     names = study.metric_names or [f"objective {i}" for i in range(len(signs))]
     rows = []
     for trial, keep in zip(done, mask, strict=True):

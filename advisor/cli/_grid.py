@@ -23,18 +23,33 @@ def grid(
     spec_file: Annotated[Path, typer.Argument(metavar="SPEC.toml", help="Study spec (TOML).")],
     storage: StorageOption = None,
     json_output: JsonOption = False,
-    status: Annotated[bool, typer.Option(
-        "--status", help="Show points and trials by state and failure reasons; run nothing.")
+    status: Annotated[
+        bool,
+        typer.Option(
+            "--status", help="Show points and trials by state and failure reasons; run nothing."
+        ),
     ] = False,
-    save_models: Annotated[str | None, typer.Option(
-        "--save-models", metavar="DIR", help="Save each fine-tuned model under DIR.")] = None,
-    grace_period: Annotated[int, typer.Option(
-        "--grace-period", min=1, max=3600,
-        help="Seconds without a heartbeat before another worker takes a trial over."
-    )] = 60,
-    retry_failed: Annotated[bool, typer.Option(
-        "--retry-failed", help="Also re-run failed points whose failure is final (diverged "
-        "loss, retries exhausted).")] = False,
+    save_models: Annotated[
+        str | None,
+        typer.Option("--save-models", metavar="DIR", help="Save each fine-tuned model under DIR."),
+    ] = None,
+    grace_period: Annotated[
+        int,
+        typer.Option(
+            "--grace-period",
+            min=1,
+            max=3600,
+            help="Seconds without a heartbeat before another worker takes a trial over.",
+        ),
+    ] = 60,
+    retry_failed: Annotated[
+        bool,
+        typer.Option(
+            "--retry-failed",
+            help="Also re-run failed points whose failure is final (diverged "
+            "loss, retries exhausted).",
+        ),
+    ] = False,
 ) -> None:
     """Run the study's seed grid: one real fine-tune per grid point and seed (resumable; start
     it on several machines with one PostgreSQL --storage to share the work)."""
@@ -52,18 +67,23 @@ def grid(
             report = grid_status(study, design_points(spec))
             emit_json(report) if json_output else status_table(report)
             return
-        options = GridOptions(save_models=save_models, grace_period=grace_period,
-                              heartbeat_interval=min(10, max(1, grace_period // 3)),
-                              poll_interval=min(5.0, max(0.5, grace_period / 4)),
-                              retry_failed=retry_failed)
+        options = GridOptions(
+            save_models=save_models,
+            grace_period=grace_period,
+            heartbeat_interval=min(10, max(1, grace_period // 3)),
+            poll_interval=min(5.0, max(0.5, grace_period / 4)),
+            retry_failed=retry_failed,
+        )
         try:
             with RichGridObserver() as observer:
                 result = run_grid(spec, storage, observer, options)
         except KeyboardInterrupt as exc:  # Ctrl-C: 130; SIGTERM (`Interrupted`): 143
             code = 143 if isinstance(exc, Interrupted) else 130
-            raise _fail_with("interrupted: the running trial is marked failed (reason "
-                             "\"interrupted\"); run the same command again to resume",
-                             code=code) from None
+            raise _fail_with(
+                "interrupted: the running trial is marked failed (reason "
+                '"interrupted"); run the same command again to resume',
+                code=code,
+            ) from None
     if json_output:
         emit_json(result.to_json())
     else:

@@ -9,9 +9,14 @@ import typer
 
 from advisor.cli._app import JsonOption, StorageOption, StudyOption, app, emit_json, user_errors
 
-ObjectiveOption = Annotated[str, typer.Option(
-    "--objective", help="Metrics to optimise, e.g. f1,loss or f1:max,loss:min.",
-    show_default=False)]
+ObjectiveOption = Annotated[
+    str,
+    typer.Option(
+        "--objective",
+        help="Metrics to optimise, e.g. f1,loss or f1:max,loss:min.",
+        show_default=False,
+    ),
+]
 
 
 class SamplerChoice(str, Enum):
@@ -27,8 +32,11 @@ def suggest(
     study: StudyOption,
     objective: ObjectiveOption,
     n: Annotated[int, typer.Option("--n", min=1, help="How many configurations.")] = 5,
-    enqueue: Annotated[bool, typer.Option(
-        "--enqueue", help="Add those not yet run as waiting trials of the objective study.")
+    enqueue: Annotated[
+        bool,
+        typer.Option(
+            "--enqueue", help="Add those not yet run as waiting trials of the objective study."
+        ),
     ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the posterior draws.")] = 0,
     storage: StorageOption = None,
@@ -39,8 +47,7 @@ def suggest(
     from advisor.tune import suggest as run_suggest
 
     with user_errors():
-        result = run_suggest(study, objective, n=n, enqueue=enqueue, storage_url=storage,
-                             seed=seed)
+        result = run_suggest(study, objective, n=n, enqueue=enqueue, storage_url=storage, seed=seed)
     if json_output:
         emit_json(result.to_json())
     else:
@@ -52,8 +59,9 @@ def tune(
     study: StudyOption,
     objective: ObjectiveOption,
     trials: Annotated[int, typer.Option("--trials", min=1, help="Fine-tunes to run.")],
-    sampler: Annotated[SamplerChoice, typer.Option(
-        "--sampler", help="Who proposes the next configuration.")] = SamplerChoice.surface,
+    sampler: Annotated[
+        SamplerChoice, typer.Option("--sampler", help="Who proposes the next configuration.")
+    ] = SamplerChoice.surface,
     seed: Annotated[int | None, typer.Option("--seed", help="Sampler seed.")] = None,
     storage: StorageOption = None,
     json_output: JsonOption = False,
@@ -61,13 +69,13 @@ def tune(
     """Closed loop: the sampler proposes, real fine-tunes evaluate, surfaces refit."""
     from advisor.render.grid import RichGridObserver
     from advisor.render.steer import tune_summary
-    from advisor.tune import observed_front, tune as run_tune
+    from advisor.tune import observed_front
+    from advisor.tune import tune as run_tune
 
     with user_errors():
         try:
             with RichGridObserver() as observer:
-                result = run_tune(study, objective, trials, sampler.value, storage, observer,
-                                  seed)
+                result = run_tune(study, objective, trials, sampler.value, storage, observer, seed)
         except KeyboardInterrupt:
             raise typer.Exit(code=130) from None
         front: list[dict[str, Any]] = observed_front(result.study, storage)

@@ -14,8 +14,9 @@ def suggestions_table(result: SuggestResult, console: Console | None = None) -> 
     """The predicted Pareto set with means, 95% intervals and how sure each one is."""
     console = console or Console()
     names = [o.name for o in result.objectives]
-    arrows = ", ".join(f"{o.name} {'↑' if o.direction == 'maximize' else '↓'}"
-                       for o in result.objectives)
+    arrows = ", ".join(
+        f"{o.name} {'↑' if o.direction == 'maximize' else '↓'}" for o in result.objectives
+    )
     table = Table(title=f"{result.study}: predicted Pareto set ({arrows})")
     for column in ("lr", "batch", "epochs"):
         table.add_column(column, justify="right")
@@ -28,8 +29,11 @@ def suggestions_table(result: SuggestResult, console: Console | None = None) -> 
     table.add_column("run", justify="center")
     observed_notes: list[str] = []
     for s in result.front.suggestions:
-        cells = [f"{s.params['learning_rate']:.3g}", str(s.params["batch_size"]),
-                 str(s.params["epochs"])]
+        cells = [
+            f"{s.params['learning_rate']:.3g}",
+            str(s.params["batch_size"]),
+            str(s.params["epochs"]),
+        ]
         for name in names:
             p = s.predicted[name]
             cells.append(f"{p['mean']:.3f} [{p['lower']:.3f}, {p['upper']:.3f}]")
@@ -41,9 +45,11 @@ def suggestions_table(result: SuggestResult, console: Console | None = None) -> 
         table.add_row(*cells)
         if s.observed:
             seen = ", ".join(f"{k} {v:.3f}" for k, v in s.observed.items())
-            observed_notes.append(f"lr={s.params['learning_rate']:.3g} "
-                                  f"batch={s.params['batch_size']} epochs={s.params['epochs']} "
-                                  f"was run: observed mean {seen}")
+            observed_notes.append(
+                f"lr={s.params['learning_rate']:.3g} "
+                f"batch={s.params['batch_size']} epochs={s.params['epochs']} "
+                f"was run: observed mean {seen}"
+            )
     console.print(table)
     for line in observed_notes:
         console.print(f"  {line}")
@@ -53,28 +59,35 @@ def suggestions_table(result: SuggestResult, console: Console | None = None) -> 
     if result.enqueued_asked and not result.enqueued:
         console.print("nothing enqueued: every suggestion has been run already")
     if result.enqueued:
-        console.print(f"enqueued {len(result.enqueued)} waiting trial(s) in {result.study}: "
-                      f"{', '.join(map(str, result.enqueued))}; run them with `advisor tune`")
+        console.print(
+            f"enqueued {len(result.enqueued)} waiting trial(s) in {result.study}: "
+            f"{', '.join(map(str, result.enqueued))}; run them with `advisor tune`"
+        )
 
 
 def _tradeoff(result: SuggestResult) -> str:
     suggestions = result.front.suggestions
     shown = len(suggestions)
     if result.front.front_size <= 1 or len(result.objectives) < 2 or shown < 2:
-        return (f"{result.front.front_size} of {result.front.candidates} candidate "
-                "configurations are predicted Pareto-optimal.")
+        return (
+            f"{result.front.front_size} of {result.front.candidates} candidate "
+            "configurations are predicted Pareto-optimal."
+        )
     first, last = suggestions[0], suggestions[-1]
     a, b = (o.name for o in result.objectives[:2])
-    return (f"{result.front.front_size} of {result.front.candidates} candidate configurations "
-            f"are predicted Pareto-optimal (showing {shown}). Along the front, {a} goes from "
-            f"{first.predicted[a]['mean']:.4f} to {last.predicted[a]['mean']:.4f} while {b} goes "
-            f"from {first.predicted[b]['mean']:.4f} to {last.predicted[b]['mean']:.4f}: "
-            "choose by the trade-off you need. 'on front' is the share of posterior draws of the "
-            "surfaces in which the configuration stays Pareto-optimal.")
+    return (
+        f"{result.front.front_size} of {result.front.candidates} candidate configurations "
+        f"are predicted Pareto-optimal (showing {shown}). Along the front, {a} goes from "
+        f"{first.predicted[a]['mean']:.4f} to {last.predicted[a]['mean']:.4f} while {b} goes "
+        f"from {first.predicted[b]['mean']:.4f} to {last.predicted[b]['mean']:.4f}: "
+        "choose by the trade-off you need. 'on front' is the share of posterior draws of the "
+        "surfaces in which the configuration stays Pareto-optimal."
+    )
 
 
-def tune_summary(result: TuneResult, front: list[dict[str, object]],
-                 console: Console | None = None) -> None:
+def tune_summary(
+    result: TuneResult, front: list[dict[str, object]], console: Console | None = None
+) -> None:
     """Trials this run finished and the observed Pareto front of the objective study."""
     console = console or Console()
     finished = [t for t in result.trials if t.state == "COMPLETE"]

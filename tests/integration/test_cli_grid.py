@@ -25,8 +25,9 @@ def _grid(spec: Path, url: str) -> dict:
     return json.loads(result.stdout)
 
 
-def test_grid_lands_every_point_with_all_metrics_and_resumes(tiny_spec: Path, tmp_path: Path
-                                                             ) -> None:
+def test_grid_lands_every_point_with_all_metrics_and_resumes(
+    tiny_spec: Path, tmp_path: Path
+) -> None:
     url = f"sqlite:///{tmp_path / 'advisor.db'}"
     first = _grid(tiny_spec, url)
     assert first["study"] == "tiny" and first["storage"] == url
@@ -35,8 +36,11 @@ def test_grid_lands_every_point_with_all_metrics_and_resumes(tiny_spec: Path, tm
     assert study.metric_names == ["accuracy", "f1", "loss"]
     assert [d.name for d in study.directions] == ["MAXIMIZE", "MAXIMIZE", "MINIMIZE"]
     baseline = study.user_attrs[BASELINE_ATTR]
-    assert baseline["kind"] == "checkpoint" and set(baseline["metrics"]) == {"accuracy", "f1",
-                                                                              "loss"}
+    assert baseline["kind"] == "checkpoint" and set(baseline["metrics"]) == {
+        "accuracy",
+        "f1",
+        "loss",
+    }
     assert SPEC_ATTR in study.user_attrs
     trials = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
     assert len(trials) == 4
@@ -64,8 +68,16 @@ def test_grid_lands_every_point_with_all_metrics_and_resumes(tiny_spec: Path, tm
     table = read_table(out)
     assert len(table.rows) == 4 and table.baseline == baseline["metrics"]
     raw = pd.read_csv(out)
-    assert list(raw.columns[:8]) == ["role", "learning_rate", "batch_size", "epochs", "seed",
-                                     "accuracy", "f1", "loss"]
+    assert list(raw.columns[:8]) == [
+        "role",
+        "learning_rate",
+        "batch_size",
+        "epochs",
+        "seed",
+        "accuracy",
+        "f1",
+        "loss",
+    ]
 
 
 def test_misspelled_key_fails_before_training(tmp_path: Path, tiny_spec: Path) -> None:
@@ -80,8 +92,9 @@ def test_misspelled_key_fails_before_training(tmp_path: Path, tiny_spec: Path) -
 
 def test_missing_label_column_is_a_clear_error(tmp_path: Path, tiny_spec: Path) -> None:
     spec = tmp_path / "nolabel.toml"
-    spec.write_text(tiny_spec.read_text().replace('label_column = "label"',
-                                                  'label_column = "sentiment"'))
+    spec.write_text(
+        tiny_spec.read_text().replace('label_column = "label"', 'label_column = "sentiment"')
+    )
     url = f"sqlite:///{tmp_path / 'advisor.db'}"
     result = runner.invoke(app, ["grid", str(spec), "--storage", url])
     assert result.exit_code == 1
@@ -90,12 +103,13 @@ def test_missing_label_column_is_a_clear_error(tmp_path: Path, tiny_spec: Path) 
 
 
 def test_help_is_fast_and_imports_no_torch() -> None:
-    code = ("import sys; from advisor.cli import app; "
-            "from typer.testing import CliRunner; r = CliRunner().invoke(app, ['--help']); "
-            "assert r.exit_code == 0, r.output; "
-            "heavy = [m for m in ('torch', 'transformers', 'statsmodels', 'matplotlib', "
-            "'sklearn', 'datasets') if m in sys.modules]; "
-            "assert not heavy, heavy")
+    code = (
+        "import sys; from advisor.cli import app; "
+        "from typer.testing import CliRunner; r = CliRunner().invoke(app, ['--help']); "
+        "assert r.exit_code == 0, r.output; "
+        "heavy = [m for m in ('torch', 'transformers', 'statsmodels', 'matplotlib', "
+        "'sklearn', 'datasets') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
-    subprocess.run([sys.executable, "-m", "advisor", "--help"], check=True,
-                   capture_output=True)
+    subprocess.run([sys.executable, "-m", "advisor", "--help"], check=True, capture_output=True)

@@ -9,26 +9,31 @@ from wsgiref.util import setup_testing_defaults
 
 import optuna
 import pytest
+from conftest import tiny_spec_text
 from optuna.trial import TrialState
 from typer.testing import CliRunner
 
 from advisor.cli import app
-from conftest import tiny_spec_text
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def grid_db(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path, keyword_data: Path
-            ) -> str:
+def grid_db(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path, keyword_data: Path) -> str:
     """A finished 12-point tiny grid (3 learning rates x 2 batch sizes x 2 epoch counts) on a
     task the tiny model can learn, so that its metrics move with the hyperparameters."""
     folder = tmp_path_factory.mktemp("steer")
     spec = folder / "steer.toml"
-    spec.write_text(tiny_spec_text(tiny_model, keyword_data, name="steer",
-                                   lr="{ low = 1e-4, high = 1e-2, log = true }",
-                                   epochs="{ low = 1, high = 2 }",
-                                   design='design = "factorial"\nlevels = 3'))
+    spec.write_text(
+        tiny_spec_text(
+            tiny_model,
+            keyword_data,
+            name="steer",
+            lr="{ low = 1e-4, high = 1e-2, log = true }",
+            epochs="{ low = 1, high = 2 }",
+            design='design = "factorial"\nlevels = 3',
+        )
+    )
     url = f"sqlite:///{folder / 'advisor.db'}"
     result = runner.invoke(app, ["grid", str(spec), "--storage", url, "--json"])
     assert result.exit_code == 0, result.output
@@ -37,8 +42,22 @@ def grid_db(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path, keyword_
 
 
 def test_suggest_returns_pareto_set_and_enqueues(grid_db: str) -> None:
-    result = runner.invoke(app, ["suggest", "--study", "steer", "--objective", "f1,loss",
-                                 "--n", "4", "--enqueue", "--json", "--storage", grid_db])
+    result = runner.invoke(
+        app,
+        [
+            "suggest",
+            "--study",
+            "steer",
+            "--objective",
+            "f1,loss",
+            "--n",
+            "4",
+            "--enqueue",
+            "--json",
+            "--storage",
+            grid_db,
+        ],
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     suggestions = payload["suggestions"]
@@ -66,8 +85,23 @@ def test_tune_adds_finished_trials_to_objective_study(grid_db: str) -> None:
     before = optuna.load_study(study_name="steer@f1,loss", storage=grid_db)
     waiting = len(before.get_trials(states=(TrialState.WAITING,)))
     finished = len(before.get_trials(states=(TrialState.COMPLETE,)))
-    result = runner.invoke(app, ["tune", "--study", "steer", "--objective", "f1,loss",
-                                 "--trials", "2", "--seed", "1", "--json", "--storage", grid_db])
+    result = runner.invoke(
+        app,
+        [
+            "tune",
+            "--study",
+            "steer",
+            "--objective",
+            "f1,loss",
+            "--trials",
+            "2",
+            "--seed",
+            "1",
+            "--json",
+            "--storage",
+            grid_db,
+        ],
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["study"] == "steer@f1,loss"
@@ -82,16 +116,33 @@ def test_tune_adds_finished_trials_to_objective_study(grid_db: str) -> None:
 
 @pytest.mark.parametrize("sampler", ["random", "tpe"])
 def test_tune_with_optuna_samplers(grid_db: str, sampler: str) -> None:
-    result = runner.invoke(app, ["tune", "--study", "steer", "--objective", "accuracy",
-                                 "--trials", "1", "--sampler", sampler, "--seed", "0", "--json",
-                                 "--storage", grid_db])
+    result = runner.invoke(
+        app,
+        [
+            "tune",
+            "--study",
+            "steer",
+            "--objective",
+            "accuracy",
+            "--trials",
+            "1",
+            "--sampler",
+            sampler,
+            "--seed",
+            "0",
+            "--json",
+            "--storage",
+            grid_db,
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["trials"][0]["state"] == "COMPLETE"
 
 
 def test_unknown_objective_lists_valid_names(grid_db: str) -> None:
-    result = runner.invoke(app, ["suggest", "--study", "steer", "--objective", "f1,precision",
-                                 "--storage", grid_db])
+    result = runner.invoke(
+        app, ["suggest", "--study", "steer", "--objective", "f1,precision", "--storage", grid_db]
+    )
     assert result.exit_code == 1
     for name in ("accuracy", "f1", "loss", "accuracy_rel", "f1_rel", "loss_rel"):
         assert name in result.stderr
@@ -99,8 +150,22 @@ def test_unknown_objective_lists_valid_names(grid_db: str) -> None:
 
 
 def test_unknown_sampler_lists_choices(grid_db: str) -> None:
-    result = runner.invoke(app, ["tune", "--study", "steer", "--objective", "f1", "--trials",
-                                 "1", "--sampler", "cmaes", "--storage", grid_db])
+    result = runner.invoke(
+        app,
+        [
+            "tune",
+            "--study",
+            "steer",
+            "--objective",
+            "f1",
+            "--trials",
+            "1",
+            "--sampler",
+            "cmaes",
+            "--storage",
+            grid_db,
+        ],
+    )
     assert result.exit_code == 2
     assert "surface" in result.output and "nsga2" in result.output
 
@@ -108,8 +173,9 @@ def test_unknown_sampler_lists_choices(grid_db: str) -> None:
 def test_dashboard_shows_objective_names(grid_db: str) -> None:
     from optuna_dashboard import wsgi
 
-    runner.invoke(app, ["suggest", "--study", "steer", "--objective", "f1,loss",
-                        "--storage", grid_db])
+    runner.invoke(
+        app, ["suggest", "--study", "steer", "--objective", "f1,loss", "--storage", grid_db]
+    )
     application = wsgi(grid_db)
 
     def get(path: str) -> dict:

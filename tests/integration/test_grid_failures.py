@@ -50,16 +50,21 @@ def grid_json(*args: str, code: int = 0) -> dict[str, Any]:
 
 
 def by_reason(trials: list[optuna.trial.FrozenTrial]) -> dict[tuple[float, int], str]:
-    return {(t.params["learning_rate"], t.params["batch_size"]):
-            t.state.name if t.state != TrialState.FAIL else fail_reason(t) for t in trials}
+    return {
+        (t.params["learning_rate"], t.params["batch_size"]): t.state.name
+        if t.state != TrialState.FAIL
+        else fail_reason(t)
+        for t in trials
+    }
 
 
 def test_diverged_oom_and_crash_fail_their_trial_and_the_grid_goes_on(
-        tmp_path: Path, tiny_model: Path, sst2_sample: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, tiny_model: Path, sst2_sample: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # lr 1e30 really diverges (NaN loss); batch 32 runs out of memory (lr 1e-3) or crashes
-    spec = write_spec(tmp_path, tiny_model, sst2_sample, "bad-runs", lr="[1e30, 1e-3]",
-                      baseline='kind = "none"')
+    spec = write_spec(
+        tmp_path, tiny_model, sst2_sample, "bad-runs", lr="[1e30, 1e-3]", baseline='kind = "none"'
+    )
     real_train = transformers.Trainer.train
 
     def train(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -72,12 +77,18 @@ def test_diverged_oom_and_crash_fail_their_trial_and_the_grid_goes_on(
     monkeypatch.setattr(transformers.Trainer, "train", train)
     url = f"sqlite:///{tmp_path / 'advisor.db'}"
     first = grid_json(str(spec), "--storage", url)
-    expected = {(1e30, 16): "diverged loss", (1e30, 32): "exception",
-                (1e-3, 16): "COMPLETE", (1e-3, 32): "out of memory"}
+    expected = {
+        (1e30, 16): "diverged loss",
+        (1e30, 32): "exception",
+        (1e-3, 16): "COMPLETE",
+        (1e-3, 32): "out of memory",
+    }
     study = optuna.load_study(study_name="bad-runs", storage=url)
     assert by_reason(study.trials) == expected
-    assert {(r["params"]["learning_rate"], r["params"]["batch_size"]):
-            r.get("reason", r["state"]) for r in first["trials"]} == expected
+    assert {
+        (r["params"]["learning_rate"], r["params"]["batch_size"]): r.get("reason", r["state"])
+        for r in first["trials"]
+    } == expected
     crash = next(t for t in study.trials if fail_reason(t) == "exception")
     assert "RuntimeError: boom" in crash.user_attrs["fail_detail"]
 
@@ -88,23 +99,28 @@ def test_diverged_oom_and_crash_fail_their_trial_and_the_grid_goes_on(
     report = grid_json(str(spec), "--storage", url, "--status")
     assert report["points"] == {"total": 4, "complete": 1, "open": 0, "failed": 3, "pending": 0}
     assert {f["reason"]: f["final"] for f in report["failed_points"]} == {
-        "diverged loss": True, "exception": False, "out of memory": False}
+        "diverged loss": True,
+        "exception": False,
+        "out of memory": False,
+    }
 
     # the next run re-runs the accidents, never the diverged point (a result, not an accident)
     again = grid_json(str(spec), "--storage", url)
     assert sorted(r["reason"] for r in again["trials"]) == ["exception", "out of memory"]
     monkeypatch.setattr(transformers.Trainer, "train", real_train)
     last = grid_json(str(spec), "--storage", url)  # batch 32 trains now: lr 1e30 diverges
-    assert {(r["params"]["learning_rate"], r.get("reason", r["state"])) for r in last["trials"]
-            } == {(1e-3, "COMPLETE"), (1e30, "diverged loss")}
+    assert {
+        (r["params"]["learning_rate"], r.get("reason", r["state"])) for r in last["trials"]
+    } == {(1e-3, "COMPLETE"), (1e30, "diverged loss")}
     assert grid_json(str(spec), "--storage", url)["trials"] == []
 
 
 def test_ctrl_c_fails_the_running_trial_interrupted_and_the_next_run_resumes(
-        tmp_path: Path, tiny_model: Path, sst2_sample: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, tiny_model: Path, sst2_sample: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spec = write_spec(tmp_path, tiny_model, sst2_sample, "ctrl-c", lr="[1e-3]",
-                      baseline='kind = "none"')
+    spec = write_spec(
+        tmp_path, tiny_model, sst2_sample, "ctrl-c", lr="[1e-3]", baseline='kind = "none"'
+    )
     real_train = transformers.Trainer.train
     calls: list[int] = []
 
@@ -134,20 +150,28 @@ def abandon(storage: optuna.storages.RDBStorage, trial_id: int) -> None:
 
 
 def test_a_point_that_keeps_losing_its_worker_is_retried_a_bounded_number_of_times(
-        tmp_path: Path, tiny_model: Path, sst2_sample: Path) -> None:
-    spec_path = write_spec(tmp_path, tiny_model, sst2_sample, "lost", lr="[1e-3]",
-                           baseline='kind = "none"')
+    tmp_path: Path, tiny_model: Path, sst2_sample: Path
+) -> None:
+    spec_path = write_spec(
+        tmp_path, tiny_model, sst2_sample, "lost", lr="[1e-3]", baseline='kind = "none"'
+    )
     spec = load_spec(spec_path)
     url = f"sqlite:///{tmp_path / 'advisor.db'}"
-    storage = open_storage(url, heartbeat_interval=1, grace_period=1,
-                           stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-                               MAX_RETRY))
+    storage = open_storage(
+        url,
+        heartbeat_interval=1,
+        grace_period=1,
+        stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(MAX_RETRY),
+    )
     study = create_grid_study(spec, storage)
     assert enqueue_missing(study, spec, design_points(spec)) == 2
     poison = study.trials[0]
     for attempt in range(MAX_RETRY + 1):  # the first try and every retry lose their worker
-        waiting = [t for t in study.get_trials(states=(TrialState.WAITING,))
-                   if t.user_attrs[POINT_ATTR] == poison.user_attrs[POINT_ATTR]]
+        waiting = [
+            t
+            for t in study.get_trials(states=(TrialState.WAITING,))
+            if t.user_attrs[POINT_ATTR] == poison.user_attrs[POINT_ATTR]
+        ]
         assert len(waiting) == 1, attempt
         abandon(storage, waiting[0]._trial_id)
         time.sleep(2.1)  # SQLite's clock has whole seconds; grace is 1 s
@@ -161,15 +185,21 @@ def test_a_point_that_keeps_losing_its_worker_is_retried_a_bounded_number_of_tim
     status = runner.invoke(app, ["grid", str(spec_path), "--storage", url, "--status"])
     assert "retries exhausted after 3 attempts" in " ".join(status.stdout.split())
     report = grid_json(str(spec_path), "--storage", url, "--status")
-    assert report["failed_points"] == [{
-        "point": poison.user_attrs[POINT_ATTR], "params": {**poison.params},
-        "attempts": MAX_RETRY + 1, "final": True,
-        "reason": f"{LOST_WORKER_REASON}; retries exhausted after {MAX_RETRY + 1} attempts"}]
+    assert report["failed_points"] == [
+        {
+            "point": poison.user_attrs[POINT_ATTR],
+            "params": {**poison.params},
+            "attempts": MAX_RETRY + 1,
+            "final": True,
+            "reason": f"{LOST_WORKER_REASON}; retries exhausted after {MAX_RETRY + 1} attempts",
+        }
+    ]
     assert grid_json(str(spec_path), "--storage", url)["trials"] == []  # stays FAIL
 
     retried = grid_json(str(spec_path), "--storage", url, "--retry-failed")
     assert [(r["params"]["batch_size"], r["state"]) for r in retried["trials"]] == [
-        (16, "COMPLETE")]
+        (16, "COMPLETE")
+    ]
 
 
 class Recorder(SilentObserver):
@@ -185,9 +215,13 @@ class Recorder(SilentObserver):
 
 
 def test_progress_counts_points_finished_by_other_workers(
-        tmp_path: Path, tiny_model: Path, sst2_sample: Path) -> None:
-    spec = load_spec(write_spec(tmp_path, tiny_model, sst2_sample, "shared", lr="[1e-3]",
-                                baseline='kind = "none"'))
+    tmp_path: Path, tiny_model: Path, sst2_sample: Path
+) -> None:
+    spec = load_spec(
+        write_spec(
+            tmp_path, tiny_model, sst2_sample, "shared", lr="[1e-3]", baseline='kind = "none"'
+        )
+    )
     url = f"sqlite:///{tmp_path / 'advisor.db'}"
     storage = open_storage(url)
     study = create_grid_study(spec, storage)
@@ -202,8 +236,9 @@ def test_progress_counts_points_finished_by_other_workers(
             mine = [t for t in study.get_trials(states=(TrialState.COMPLETE,))]
             if mine:  # this worker finished its point: finish ours a moment later
                 time.sleep(1.0)
-                storage.set_trial_state_values(other._trial_id, TrialState.COMPLETE,
-                                               [0.5, 0.5, 0.7])
+                storage.set_trial_state_values(
+                    other._trial_id, TrialState.COMPLETE, [0.5, 0.5, 0.7]
+                )
                 return
 
     thread = threading.Thread(target=other_worker)
@@ -234,12 +269,20 @@ def test_a_worker_whose_trial_was_taken_over_keeps_going(tmp_path: Path) -> None
 
     url = f"sqlite:///{tmp_path / 'advisor.db'}"
     storage = open_storage(url)
-    study = optuna.create_study(study_name="s", storage=storage,
-                                directions=["maximize", "maximize", "minimize"])
-    study.add_trial(optuna.trial.create_trial(
-        state=TrialState.WAITING, params={"learning_rate": 1e-3, "batch_size": 16, "epochs": 1},
-        distributions={"learning_rate": FloatDistribution(1e-5, 1e-2, log=True),
-                       "batch_size": IntDistribution(8, 64), "epochs": IntDistribution(1, 3)}))
+    study = optuna.create_study(
+        study_name="s", storage=storage, directions=["maximize", "maximize", "minimize"]
+    )
+    study.add_trial(
+        optuna.trial.create_trial(
+            state=TrialState.WAITING,
+            params={"learning_rate": 1e-3, "batch_size": 16, "epochs": 1},
+            distributions={
+                "learning_rate": FloatDistribution(1e-5, 1e-2, log=True),
+                "batch_size": IntDistribution(8, 64),
+                "epochs": IntDistribution(1, 3),
+            },
+        )
+    )
     trial = claim_next(study, storage)
     assert trial is not None
 
@@ -268,22 +311,64 @@ def test_signals_are_held_back_while_storage_is_written() -> None:
 
 
 def test_storage_lost_during_the_grid_is_one_line_with_the_password_masked(
-        tmp_path: Path, tiny_model: Path, sst2_sample: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, tiny_model: Path, sst2_sample: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import sqlalchemy
 
-    spec = write_spec(tmp_path, tiny_model, sst2_sample, "db-lost", lr="[1e-3]", batch="[16]",
-                      baseline='kind = "none"')
+    spec = write_spec(
+        tmp_path,
+        tiny_model,
+        sst2_sample,
+        "db-lost",
+        lr="[1e-3]",
+        batch="[16]",
+        baseline='kind = "none"',
+    )
 
     def gone(*args: Any, **kwargs: Any) -> None:
         raise sqlalchemy.exc.OperationalError(
-            "UPDATE trials", {}, Exception("connection to postgresql://u:hunter2@db/x lost"))
+            "UPDATE trials", {}, Exception("connection to postgresql://u:hunter2@db/x lost")
+        )
 
     monkeypatch.setattr(optuna.storages.RDBStorage, "set_trial_user_attr", gone)
-    result = runner.invoke(app, ["grid", str(spec), "--storage",
-                                 f"sqlite:///{tmp_path / 'advisor.db'}"])
+    result = runner.invoke(
+        app, ["grid", str(spec), "--storage", f"sqlite:///{tmp_path / 'advisor.db'}"]
+    )
     assert result.exit_code == 1, result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     error = [line for line in lines if line.startswith("error:")]
     assert len(error) == 1 and "failed" in error[0] and "u:***@db" in error[0], lines
     assert "hunter2" not in result.output and "Traceback" not in result.output
+
+
+def test_out_of_memory_outside_the_trainer_is_still_out_of_memory(tmp_path: Path) -> None:
+    """On an H100, a real CUDA OOM was raised while the Trainer moved the model to the GPU,
+    outside the training loop: a raw torch.OutOfMemoryError that must still read as OOM."""
+    from advisor.worker import run_trial
+
+    url = f"sqlite:///{tmp_path / 'advisor.db'}"
+    storage = open_storage(url)
+    study = optuna.create_study(study_name="s", storage=storage, directions=["maximize"] * 3)
+    study.add_trial(
+        optuna.trial.create_trial(
+            state=TrialState.WAITING,
+            params={"learning_rate": 1e-3, "batch_size": 16, "epochs": 1},
+            distributions={
+                "learning_rate": FloatDistribution(1e-5, 1e-2, log=True),
+                "batch_size": IntDistribution(8, 64),
+                "epochs": IntDistribution(1, 3),
+            },
+        )
+    )
+    trial = claim_next(study, storage)
+    assert trial is not None
+
+    class NoMemory:
+        def run(self, params: dict[str, Any], seed: int, **kwargs: Any) -> _Result:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 MiB.")
+
+    record = run_trial(study, storage, trial, NoMemory(), None, SilentObserver(), 1.0)
+    stored = study.get_trials()[0]
+    assert record.reason == "out of memory" and stored.state == TrialState.FAIL
+    assert stored.user_attrs[FAIL_REASON_ATTR] == "out of memory"
+    assert "Tried to allocate 20.00 MiB" in stored.user_attrs["fail_detail"]

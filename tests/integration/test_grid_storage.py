@@ -18,16 +18,22 @@ from advisor.locks import study_lock
 from advisor.storage import mask_url, open_storage
 
 
-@pytest.mark.parametrize(("url", "masked"), [
-    ("postgresql://user:pw@host:5432/db", "postgresql://user:***@host:5432/db"),
-    ("postgresql+psycopg://u:p%40ss:w@db.example/x", "postgresql+psycopg://u:***@db.example/x"),
-    ("postgresql://:only-password@host/db", "postgresql://:***@host/db"),
-    ("mysql://u:pw@h/db?password=again&x=1", "mysql://u:***@h/db?password=***&x=1"),
-    ("cannot open postgresql://u:pw@h/db: failed", "cannot open postgresql://u:***@h/db: failed"),
-    ("host=h user=u password=secret dbname=d", "host=h user=u password=*** dbname=d"),
-    ("postgresql://user@host/db", "postgresql://user@host/db"),
-    ("sqlite:///advisor.db", "sqlite:///advisor.db"),
-])
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("postgresql://user:pw@host:5432/db", "postgresql://user:***@host:5432/db"),
+        ("postgresql+psycopg://u:p%40ss:w@db.example/x", "postgresql+psycopg://u:***@db.example/x"),
+        ("postgresql://:only-password@host/db", "postgresql://:***@host/db"),
+        ("mysql://u:pw@h/db?password=again&x=1", "mysql://u:***@h/db?password=***&x=1"),
+        (
+            "cannot open postgresql://u:pw@h/db: failed",
+            "cannot open postgresql://u:***@h/db: failed",
+        ),
+        ("host=h user=u password=secret dbname=d", "host=h user=u password=*** dbname=d"),
+        ("postgresql://user@host/db", "postgresql://user@host/db"),
+        ("sqlite:///advisor.db", "sqlite:///advisor.db"),
+    ],
+)
 def test_mask_url_hides_every_password(url: str, masked: str) -> None:
     assert mask_url(url) == masked
 
@@ -44,9 +50,16 @@ OPEN = textwrap.dedent("""
 
 def test_workers_creating_a_new_database_at_once_all_succeed(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
-    workers = [subprocess.Popen([sys.executable, "-c", OPEN, url], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for _ in range(4)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN, url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
     for worker in workers:  # every process imported: their opens collide
         assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
     for worker in workers:

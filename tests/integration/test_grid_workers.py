@@ -61,8 +61,10 @@ def pg_url() -> str:
         with engine.connect() as connection:
             connection.execute(sqlalchemy.text("SELECT 1"))
     except Exception as exc:
-        pytest.fail(f"PostgreSQL at {url} is unreachable ({exc}); start it or set "
-                    "ADVISOR_TEST_POSTGRES_URL (.ci/run does both)")
+        pytest.fail(
+            f"PostgreSQL at {url} is unreachable ({exc}); start it or set "
+            "ADVISOR_TEST_POSTGRES_URL (.ci/run does both)"
+        )
     finally:
         engine.dispose()
     return url
@@ -82,8 +84,11 @@ def study_name(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 def storage_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
-    url = (request.getfixturevalue("pg_url") if backend == "postgres"
-           else f"sqlite:///{tmp_path / 'advisor.db'}")
+    url = (
+        request.getfixturevalue("pg_url")
+        if backend == "postgres"
+        else f"sqlite:///{tmp_path / 'advisor.db'}"
+    )
     request.node.storage_urls.append(url)
     return url
 
@@ -94,13 +99,13 @@ def write_spec(tmp_path: Path, model: Path, data: Path, name: str, **kwargs: str
     return path
 
 
-def start_worker(spec: Path, url: str, log: Path, *extra: str, slowed: bool = False
-                 ) -> subprocess.Popen[bytes]:
+def start_worker(
+    spec: Path, url: str, log: Path, *extra: str, slowed: bool = False
+) -> subprocess.Popen[bytes]:
     """`advisor grid SPEC --storage URL --json` in its own process, output in log files."""
     entry = ["-c", SLOWED] if slowed else ["-m", "advisor"]
     command = [sys.executable, *entry, "grid", str(spec), "--storage", url, "--json", *extra]
-    env = {**os.environ, "COLUMNS": "200", "OMP_NUM_THREADS": "1",
-           "MARKERS": str(log.parent)}
+    env = {**os.environ, "COLUMNS": "200", "OMP_NUM_THREADS": "1", "MARKERS": str(log.parent)}
     with log.with_suffix(".out").open("wb") as out, log.with_suffix(".err").open("wb") as err:
         return subprocess.Popen(command, stdout=out, stderr=err, env=env)
 
@@ -127,8 +132,11 @@ def wait_for_training(folder: Path, pids: set[int], timeout: float = 240.0) -> i
 
 def running_trial_of(url: str, name: str, pid: int) -> optuna.trial.FrozenTrial:
     study = optuna.load_study(study_name=name, storage=url)
-    mine = [t for t in study.get_trials(states=(TrialState.RUNNING,))
-            if t.user_attrs.get(WORKER_ATTR, "").endswith(f":{pid}")]
+    mine = [
+        t
+        for t in study.get_trials(states=(TrialState.RUNNING,))
+        if t.user_attrs.get(WORKER_ATTR, "").endswith(f":{pid}")
+    ]
     assert len(mine) == 1, mine
     return mine[0]
 
@@ -137,11 +145,17 @@ def trials_of(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
     return optuna.load_study(study_name=name, storage=url).get_trials()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres",
-                                                            marks=pytest.mark.postgres)])
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def test_three_workers_split_the_grid_without_duplicates(
-        backend: str, request: pytest.FixtureRequest, study_name: str, tmp_path: Path,
-        tiny_model: Path, sst2_sample: Path) -> None:
+    backend: str,
+    request: pytest.FixtureRequest,
+    study_name: str,
+    tmp_path: Path,
+    tiny_model: Path,
+    sst2_sample: Path,
+) -> None:
     url = storage_url(request, backend, tmp_path)
     spec = write_spec(tmp_path, tiny_model, sst2_sample, study_name, seeds="[0, 1]")
     points = design_points(load_spec(spec))
@@ -163,8 +177,12 @@ def test_three_workers_split_the_grid_without_duplicates(
 
 @pytest.mark.postgres
 def test_sigkilled_worker_has_its_point_taken_over_and_finished(
-        request: pytest.FixtureRequest, study_name: str, tmp_path: Path, tiny_model: Path,
-        sst2_sample: Path) -> None:
+    request: pytest.FixtureRequest,
+    study_name: str,
+    tmp_path: Path,
+    tiny_model: Path,
+    sst2_sample: Path,
+) -> None:
     url = storage_url(request, "postgres", tmp_path)
     spec = write_spec(tmp_path, tiny_model, sst2_sample, study_name, **ONE_POINT)
     logs = [tmp_path / "a", tmp_path / "b"]
@@ -193,8 +211,12 @@ def test_sigkilled_worker_has_its_point_taken_over_and_finished(
 
 @pytest.mark.postgres
 def test_sigint_and_sigterm_leave_no_running_trial(
-        request: pytest.FixtureRequest, study_name: str, tmp_path: Path, tiny_model: Path,
-        sst2_sample: Path) -> None:
+    request: pytest.FixtureRequest,
+    study_name: str,
+    tmp_path: Path,
+    tiny_model: Path,
+    sst2_sample: Path,
+) -> None:
     url = storage_url(request, "postgres", tmp_path)
     names = {signal.SIGINT: f"{study_name}-int", signal.SIGTERM: f"{study_name}-term"}
     workers = {}

@@ -21,22 +21,31 @@ from advisor.design import (
 )
 from advisor.errors import SpecError
 
-SPACE = {"learning_rate": {"low": 1e-5, "high": 1e-3}, "batch_size": [8, 16, 32, 64],
-         "epochs": {"low": 1, "high": 5}}
+SPACE = {
+    "learning_rate": {"low": 1e-5, "high": 1e-3},
+    "batch_size": [8, 16, 32, 64],
+    "epochs": {"low": 1, "high": 5},
+}
 LR = Dimension("learning_rate", 1e-5, 1e-3, log=True)
 BATCH = Dimension("batch_size", 8, 64, log=True, integer=True, choices=(8, 16, 32, 64))
 EPOCHS = Dimension("epochs", 1, 5, integer=True)
 
 
 def spec(grid: dict[str, Any], space: dict[str, Any] | None = None) -> Any:
-    return parse_spec({"study": {"name": "x"}, "model": {"name": "m"}, "data": {},
-                       "space": space or SPACE, "grid": grid})
+    return parse_spec(
+        {
+            "study": {"name": "x"},
+            "model": {"name": "m"},
+            "data": {},
+            "space": space or SPACE,
+            "grid": grid,
+        }
+    )
 
 
 def configs(grid: dict[str, Any], space: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     s = spec(grid, space)
-    return design_configs(s.space, s.design, levels=s.levels, samples=s.samples,
-                          seed=s.seeds[0])
+    return design_configs(s.space, s.design, levels=s.levels, samples=s.samples, seed=s.seeds[0])
 
 
 def coded(config: dict[str, Any]) -> tuple[int, ...]:
@@ -48,9 +57,13 @@ def coded(config: dict[str, Any]) -> tuple[int, ...]:
 
 
 def in_bounds(config: dict[str, Any]) -> bool:
-    return (1e-5 <= config["learning_rate"] <= 1e-3 and config["batch_size"] in (8, 16, 32, 64)
-            and 1 <= config["epochs"] <= 5 and isinstance(config["epochs"], int)
-            and isinstance(config["batch_size"], int))
+    return (
+        1e-5 <= config["learning_rate"] <= 1e-3
+        and config["batch_size"] in (8, 16, 32, 64)
+        and 1 <= config["epochs"] <= 5
+        and isinstance(config["epochs"], int)
+        and isinstance(config["batch_size"], int)
+    )
 
 
 def test_factorial_crosses_every_level_of_every_factor() -> None:
@@ -86,9 +99,10 @@ def test_latin_hypercube_fills_each_stratum_once_and_is_seeded() -> None:
     points = configs({"design": "lhs", "samples": n, "seeds": [3]}, space)
     assert len(points) == n and all(1e-5 <= p["learning_rate"] <= 1e-3 for p in points)
     # learning rate is continuous: in log space each of the n equal strata holds one point
-    position = [(math.log(p["learning_rate"]) - math.log(1e-5)) / (math.log(1e-3)
-                                                                   - math.log(1e-5))
-                for p in points]
+    position = [
+        (math.log(p["learning_rate"]) - math.log(1e-5)) / (math.log(1e-3) - math.log(1e-5))
+        for p in points
+    ]
     strata = sorted(min(int(x * n), n - 1) for x in position)
     assert strata == list(range(n))
     assert all(isinstance(p["epochs"], int) and 1 <= p["epochs"] <= 5 for p in points)
@@ -124,10 +138,13 @@ def test_one_level_is_the_centre_of_the_range() -> None:
     assert factor_levels(EPOCHS, 1) == [3]
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (1, 8), (8, 8), (11, 8), (12, 16), (22, 16), (24, 32), (45, 32), (46, 64), (1000, 64)])
-def test_snapping_to_the_nearest_allowed_batch_size_in_log_space(value: float,
-                                                                 expected: int) -> None:
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(1, 8), (8, 8), (11, 8), (12, 16), (22, 16), (24, 32), (45, 32), (46, 64), (1000, 64)],
+)
+def test_snapping_to_the_nearest_allowed_batch_size_in_log_space(
+    value: float, expected: int
+) -> None:
     assert snap(BATCH, value) == expected
 
 
