@@ -132,7 +132,7 @@ def _run_grid(spec: StudySpec, url: str, observer: Observer, options: GridOption
         ):
             observer.started(len(points), count_done(existing, points))
             return result  # nothing left: no model or data is loaded
-    tuner = _prepare_tuner(spec)  # validates data and model before anything is stored
+    tuner = prepare_tuner(spec)  # validates data and model before anything is stored
     study = create_grid_study(spec, storage)
     with study_lock(storage, spec.name):
         ensure_baseline(study, spec, tuner)
@@ -202,7 +202,8 @@ def _report_points(observer: Observer, study: optuna.Study, points: list[dict[st
         hook(count_done(study, points), len(points))
 
 
-def _prepare_tuner(spec: StudySpec) -> Any:
+def prepare_tuner(spec: StudySpec) -> Any:
+    """Load and validate the spec's data and model (a `FineTuner`); stores nothing."""
     from advisor.training.data import load_dataset
     from advisor.training.finetune import FineTuner
 

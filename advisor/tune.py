@@ -10,7 +10,7 @@ import optuna
 from optuna.trial import TrialState
 
 from advisor.errors import FitError, SpecError, StorageError
-from advisor.grid import GRACE_PERIOD_S, HEARTBEAT_INTERVAL_S, claim_next
+from advisor.grid import GRACE_PERIOD_S, HEARTBEAT_INTERVAL_S, claim_next, prepare_tuner
 from advisor.objective_studies import ensure_objective_study, stored_spec, study_space
 from advisor.steering import Objective, SurfaceSampler, parse_objectives
 from advisor.storage import (
@@ -139,9 +139,7 @@ def _configs_in(study: optuna.Study) -> set[tuple[float, int, int]]:
     }
 
 
-def _enqueue(
-    study: optuna.Study, grid: optuna.Study, configs: list[dict[str, Any]]
-) -> list[int]:
+def _enqueue(study: optuna.Study, grid: optuna.Study, configs: list[dict[str, Any]]) -> list[int]:
     space = study_space(grid)
     spec = stored_spec(grid)
     seed = spec.seeds[0] if spec else 0
@@ -217,7 +215,7 @@ def tune(
             f"study {study_name!r} has no stored spec (it was not made by "
             "`advisor grid`), so tune cannot run its fine-tunes; use suggest"
         )
-    tuner = _prepare_tuner(spec)
+    tuner = prepare_tuner(spec)
     study = ensure_objective_study(storage, grid, parsed)
     study = optuna.load_study(study_name=study.study_name, storage=storage, sampler=chosen)
     space = study_space(grid)
@@ -244,13 +242,6 @@ def _ask(
     trial = study.ask(space)
     storage.set_trial_user_attr(trial._trial_id, "seed", seed)
     return storage.get_trial(trial._trial_id)
-
-
-def _prepare_tuner(spec: Any) -> Any:
-    from advisor.training.data import load_dataset
-    from advisor.training.finetune import FineTuner
-
-    return FineTuner(spec, load_dataset(spec))
 
 
 def observed_front(objective_study: str, storage_url: str | None = None) -> list[dict[str, Any]]:

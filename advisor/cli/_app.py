@@ -94,3 +94,11 @@ def _json_default(value: Any) -> Any:
 def parse_csv_option(value: str) -> list[str]:
     """`"f1, loss"` -> `["f1", "loss"]`."""
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def require_one_source(study: str | None, table: object | None) -> None:
+    """Usage error (exit 2) unless exactly one of --study and --table is given."""
+    if (study is None) == (table is None):
+        raise typer.BadParameter(
+            "pass exactly one of --study NAME or --table FILE.csv", param_hint="--study / --table"
+        )

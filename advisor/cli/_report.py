@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from advisor.cli._app import JsonOption, StorageOption, app, emit_json, user_errors
+from advisor.cli._app import (
+    JsonOption,
+    StorageOption,
+    app,
+    emit_json,
+    require_one_source,
+    user_errors,
+)
 
 
 def _objectives(value: str) -> str:
@@ -67,10 +74,7 @@ def report(
     json_output: JsonOption = False,
 ) -> None:
     """Plots (surfaces, interactions, Pareto front, seed variability) and an HTML page."""
-    if (study is None) == (table is None):
-        raise typer.BadParameter(
-            "pass exactly one of --study NAME or --table FILE.csv", param_hint="--study / --table"
-        )
+    require_one_source(study, table)
     from advisor.render.report import report_summary
     from advisor.report import build_report
     from advisor.storage import load_study, open_storage

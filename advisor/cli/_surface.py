@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from advisor.cli._app import JsonOption, StorageOption, app, emit_json, user_errors
+from advisor.cli._app import (
+    JsonOption,
+    StorageOption,
+    app,
+    emit_json,
+    require_one_source,
+    user_errors,
+)
 from advisor.surface._options import DEFAULT_ALPHA, Coding, Mode, Selection
 
 DEFAULT_METRICS = "accuracy,f1,loss"  # advisor.table.METRICS (pandas stays unimported for --help)
@@ -105,10 +112,7 @@ def fit_surface(
     json_output: JsonOption = False,
 ) -> None:
     """Fit absolute and relative polynomial response surfaces and store them with the study."""
-    if (study is None) == (table is None):
-        raise typer.BadParameter(
-            "pass exactly one of --study NAME or --table FILE.csv", param_hint="--study / --table"
-        )
+    require_one_source(study, table)
     from advisor.render.surface import render_fits
     from advisor.storage import load_study, open_storage, trials_table
     from advisor.surface import fit_surfaces, store_surfaces
