@@ -274,28 +274,28 @@ def _quiet() -> Iterator[None]:
 
 def plot_benchmark(result: BenchResult, path: str) -> None:
     """Hypervolume ratio against trials, mean line and +-1 sd band per sampler, as a PNG."""
-    import matplotlib
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5))  # no pyplot: no global backend or figure state
+    ax = fig.subplots()
     trials = np.arange(1, result.budget + 1)
     for name, ratios in result.ratios.items():
         mean = ratios.mean(axis=0)
         sd = ratios.std(axis=0, ddof=1) if ratios.shape[0] > 1 else np.zeros_like(mean)
-        ax.plot(trials, mean, label=name, lw=2 if name == "surface" else 1.3)
-        ax.fill_between(trials, np.clip(mean - sd, 0, 1), np.clip(mean + sd, 0, 1), alpha=0.15)
+        (line,) = ax.plot(trials, mean, label=name, lw=2 if name == "surface" else 1.3)
+        low, high = np.clip(mean - sd, 0, 1), np.clip(mean + sd, 0, 1)
+        ax.fill_between(trials, low, high, color=line.get_color(), alpha=0.15, lw=0)
     for t in THRESHOLDS:
         ax.axhline(t, color="grey", lw=0.6, ls=":")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(
         xlabel="trials",
         ylabel="hypervolume / true Pareto hypervolume",
         ylim=(0, 1.02),
         title=f"{','.join(o.name for o in result.objectives)}: {result.n_configs} configurations,"
-        f" {result.repeats} repeats",
+        f" {result.repeats} repeats (mean, band: ±1 sd)",
     )
     ax.legend(loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)

@@ -10,12 +10,18 @@ so F1 and loss can trade off. Every shape parameter is drawn from the seed, so t
     python benchmarks/synthetic_table.py table --seed 3 --out table.csv
     python benchmarks/synthetic_table.py suite --tables 100-109 --objective f1,loss --repeats 20
 
-`suite` runs `advisor.bench.run_benchmark` on each table and pools the runs of all tables.
+    python benchmarks/synthetic_table.py variants --tables 0-9 '{}' '{"focus": null}'
+
+`suite` runs `advisor.bench.run_benchmark` on each table and pools the runs of all tables;
+`variants` runs the surface sampler with other arguments (JSON; `hierarchy`, `degree`,
+`alpha_prior`, `lambda_prior`, `residual`, `lengthscale` change its `BayesianQuadratic`) on the
+same seeds and draws.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import itertools
 import json
 import time
@@ -109,6 +115,46 @@ def run_suite(
     return {"pooled": {n: np.vstack(r) for n, r in pooled.items()}, "tables": per_table}
 
 
+def run_variants(
+    tables: list[int], objective: str, variants: list[dict], budget: int, repeats: int
+) -> dict[str, np.ndarray]:
+    """The surface sampler with each variant's arguments, seeded as `run_benchmark(seed=0)`."""
+    from advisor.bench import _quiet, prepare_table, run_once
+    from advisor.steering import SurfaceSampler, TableSpace, parse_objectives
+    from advisor.table import table_from_frame
+
+    objectives = parse_objectives(objective)
+    pooled: dict[str, list[np.ndarray]] = {json.dumps(v): [] for v in variants}
+    with _quiet():
+        for seed in tables:
+            bench = prepare_table(table_from_frame(make_table(seed)), objectives)
+            candidates = TableSpace(bench.configs).candidates()
+            for r in range(repeats):
+                run_seed = int(np.random.SeedSequence([0, r]).generate_state(1)[0])
+                draws = np.random.default_rng([0, r, 1]).integers(
+                    0, 2**31, size=(len(bench.configs), budget)
+                )
+                for variant in variants:
+                    kwargs = dict(variant)
+                    model = {k: kwargs.pop(k) for k in list(kwargs) if k in _SURROGATE_ARGS}
+                    surrogate = copy.deepcopy(SurfaceSampler().surrogate)  # the default model
+                    for key, value in model.items():
+                        setattr(surrogate, key, value)
+                    sampler = SurfaceSampler(
+                        candidates=candidates,
+                        seed=run_seed,
+                        log_params=(),
+                        surrogate=surrogate,
+                        **kwargs,
+                    )
+                    ratios = run_once(bench, objectives, sampler, budget, draws)
+                    pooled[json.dumps(variant)].append(ratios)
+    return {name: np.vstack(runs) for name, runs in pooled.items()}
+
+
+_SURROGATE_ARGS = ("hierarchy", "degree", "alpha_prior", "lambda_prior", "residual", "lengthscale")
+
+
 def summarise(
     pooled: dict[str, np.ndarray], marks: tuple[int, ...] = (5, 10, 15, 20, 30)
 ) -> list[dict]:
@@ -153,6 +199,12 @@ def main() -> None:
     suite.add_argument("--budget", type=int, default=30)
     suite.add_argument("--repeats", type=int, default=20)
     suite.add_argument("--json", dest="json_path", help="also write the summary here")
+    variants = commands.add_parser("variants", help="surface sampler variants on many tables")
+    variants.add_argument("--tables", default="0-9")
+    variants.add_argument("--objective", default="f1,loss")
+    variants.add_argument("--budget", type=int, default=30)
+    variants.add_argument("--repeats", type=int, default=20)
+    variants.add_argument("variant", nargs="+", help="JSON SurfaceSampler arguments, e.g. {}")
     args = parser.parse_args()
     if args.command == "table":
         make_table(args.seed, args.replicates).to_csv(args.out, index=False)
@@ -160,6 +212,17 @@ def main() -> None:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if args.command == "variants":
+        pooled = run_variants(
+            _seeds(args.tables),
+            args.objective,
+            [json.loads(v) for v in args.variant],
+            args.budget,
+            args.repeats,
+        )
+        for row in summarise(pooled):
+            print(json.dumps(row))
+        return
     out = run_suite(
         _seeds(args.tables), args.objective, args.samplers.split(","), args.budget, args.repeats
     )

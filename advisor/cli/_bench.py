@@ -67,7 +67,7 @@ def bench(
         ),
     ] = ",".join(SAMPLER_CHOICES),
     seed: Annotated[
-        int, typer.Option("--seed", help="Seed of repeat 0 (the same for every sampler).")
+        int, typer.Option("--seed", help="Base seed: repeat r seeds every sampler alike.")
     ] = 0,
     plot: Annotated[
         Path | None,

@@ -59,7 +59,8 @@ class SurfaceSampler(BaseSampler):
         focus: quantile at which observed values are capped before fitting (None: no cap).
         n_draws: posterior draws per proposal (1: Thompson sampling; more: Monte Carlo
             expected hypervolume improvement).
-        surrogate: the unfitted surface model (default `BayesianQuadratic()`).
+        surrogate: the unfitted surface model (default `BayesianQuadratic(residual=64)`: the
+            quadratic plus a Gaussian-process residual through 64 random Fourier features).
         max_candidates: size of a generated candidate set.
         log_params: parameters modelled on a log scale besides log distributions.
         ignore_params: parameters never modelled (replicate seeds); the fallback samples them.
@@ -91,7 +92,7 @@ class SurfaceSampler(BaseSampler):
         self.cv_min_trials = cv_min_trials
         self.focus = focus
         self.n_draws = n_draws
-        self.surrogate = surrogate or BayesianQuadratic()
+        self.surrogate = surrogate or BayesianQuadratic(residual=64)
         self.max_candidates = max_candidates
         self.log_params = tuple(log_params)
         self.ignore_params = tuple(ignore_params)
@@ -203,7 +204,7 @@ class SurfaceSampler(BaseSampler):
     def _predicts_nothing(self, cv: dict[str, float], n: int, model: BayesianQuadratic) -> bool:
         minimum = self.cv_min_trials
         if minimum is None:
-            minimum = 2 * (model.coef_.shape[1] + 1)
+            minimum = 2 * (model.n_terms_ + 1)
         if n < minimum:
             return False
         finite = [r for r in cv.values() if np.isfinite(r)]

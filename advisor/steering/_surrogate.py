@@ -6,6 +6,11 @@ the smaller prior weight `w = hierarchy`: the effect-hierarchy principle of expe
 `noise ~ N(0, 1 / alpha)`. `lam` and `alpha` maximise the evidence under weak Gamma hyperpriors
 (MacKay's fixed point), which keeps them finite with fewer trials than terms. With them fixed the
 posterior of `beta` is Gaussian, so predictive intervals and Thompson draws are exact.
+
+Optionally (`residual=D`) a smooth discrepancy term is added: `D` random Fourier features of a
+squared-exponential kernel (length scale `lengthscale` in the scaled inputs) with their own prior
+precision, i.e. a Gaussian-process residual around the quadratic trend (universal kriging), still
+a Bayesian linear model: closed form, O(n), exact Gaussian draws.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ class BayesianQuadratic:
         alpha_prior: (shape, rate) of the Gamma hyperprior on the noise precision, in units of
             the standardised objective.
         max_iter: evidence fixed-point iterations.
+        residual: random Fourier features of the Gaussian-process residual (0: none).
+        lengthscale: the residual's length scale, in units of the [-1, 1] scaled inputs.
     """
 
     def __init__(
@@ -50,12 +57,16 @@ class BayesianQuadratic:
         lambda_prior: tuple[float, float] = (2.0, 1.0),
         alpha_prior: tuple[float, float] = (2.0, 0.1),
         max_iter: int = 200,
+        residual: int = 0,
+        lengthscale: float = 1.0,
     ) -> None:
         self.degree = degree
         self.hierarchy = hierarchy
         self.lambda_prior = lambda_prior
         self.alpha_prior = alpha_prior
         self.max_iter = max_iter
+        self.residual = residual
+        self.lengthscale = lengthscale
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> BayesianQuadratic:
         """Fit one surface per column of `y` on inputs `x` (`(n, d)`, scaled to about [-1, 1])."""
@@ -65,8 +76,14 @@ class BayesianQuadratic:
             raise FitError(f"a surface needs at least 2 trials, got {x.shape[0]}")
         if not (np.isfinite(x).all() and np.isfinite(y).all()):
             raise FitError("inputs and objective values must be finite")
-        phi, orders = quadratic_features(x, self.degree)
-        self.weights_ = np.where(orders > 1, self.hierarchy, 1.0)
+        if self.residual:
+            rng = np.random.default_rng(0)  # fixed features: the fit is deterministic
+            self.omega_ = rng.standard_normal((x.shape[1], self.residual)) / self.lengthscale
+            self.phase_ = rng.uniform(0.0, 2.0 * np.pi, self.residual)
+        phi, orders = self._features(x)
+        self.weights_ = np.where(orders == 2, self.hierarchy, 1.0)
+        self.groups_ = (orders == 0).astype(int)  # 0: quadratic terms, 1: residual features
+        self.n_terms_ = int(np.sum(orders > 0))  # quadratic terms, without the intercept
         self.feature_mean_ = phi.mean(axis=0)
         self.y_mean_ = y.mean(axis=0)
         scale = y.std(axis=0)
@@ -75,24 +92,66 @@ class BayesianQuadratic:
         t = (y - self.y_mean_) / self.y_scale_
         self.n_ = x.shape[0]
         gram = z.T @ z
+        k, p = y.shape[1], z.shape[1]
+        self.coef_ = np.zeros((k, p))  # in the scaled-term coordinates
+        self.cov_ = np.zeros((k, p, p))
+        self.noise_var_ = np.zeros(k)
+        self.prior_precision_ = np.zeros((k, 2))
+        for j in range(k):
+            if self.residual:
+                fitted = self._evidence_groups(gram, z.T @ t[:, j], float(t[:, j] @ t[:, j]))
+            else:
+                fitted = self._evidence_isotropic(gram, z.T @ t[:, j], float(t[:, j] @ t[:, j]))
+            self.coef_[j], self.cov_[j], self.noise_var_[j], self.prior_precision_[j] = fitted
+        self.loo_r2_ = self._loo_r2(z, t)
+        return self
+
+    def _features(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Quadratic terms (order 1, 2) and residual features (order 0)."""
+        phi, orders = quadratic_features(x, self.degree)
+        if not self.residual:
+            return phi, orders
+        waves = np.sqrt(2.0 / self.residual) * np.cos(x @ self.omega_ + self.phase_)
+        return np.hstack([phi, waves]), np.concatenate([orders, np.zeros(self.residual)])
+
+    def _evidence_isotropic(
+        self, gram: np.ndarray, zt: np.ndarray, yy: float
+    ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+        """Posterior with one prior precision, via the eigenvectors of the Gram matrix."""
         s, v = np.linalg.eigh(gram)
         s = np.clip(s, 0.0, None)
-        q = v.T @ (z.T @ t)  # (p, k) projections on the eigenvectors
-        yy = np.sum(t**2, axis=0)
-        k = y.shape[1]
-        self.coef_ = np.zeros((k, z.shape[1]))  # in the scaled-term coordinates
-        self.cov_ = np.zeros((k, z.shape[1], z.shape[1]))
-        self.noise_var_ = np.zeros(k)
-        self.prior_precision_ = np.zeros(k)
-        for j in range(k):
-            lam, alpha = self._evidence(s, q[:, j], yy[j])
-            d = 1.0 / (lam + alpha * s)
-            self.coef_[j] = v @ (alpha * d * q[:, j])
-            self.cov_[j] = (v * d) @ v.T
-            self.noise_var_[j] = 1.0 / alpha
-            self.prior_precision_[j] = lam
-        self.loo_r2_ = self._loo_r2(z, t, gram)
-        return self
+        lam, alpha = self._evidence(s, v.T @ zt, yy)
+        d = 1.0 / (lam + alpha * s)
+        return v @ (alpha * d * (v.T @ zt)), (v * d) @ v.T, 1.0 / alpha, np.array([lam, lam])
+
+    def _evidence_groups(
+        self, gram: np.ndarray, zt: np.ndarray, yy: float
+    ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+        """Posterior with one prior precision per group (quadratic, residual): MacKay updates."""
+        (a_lam, b_lam), (a_alp, b_alp) = self.lambda_prior, self.alpha_prior
+        lam, alpha = np.ones(2), 10.0
+        for _ in range(self.max_iter):
+            cov = np.linalg.inv(np.diag(lam[self.groups_]) + alpha * gram)
+            m = alpha * cov @ zt
+            used = 1.0 - lam[self.groups_] * np.diag(cov)  # effective parameters per term
+            rss = max(yy - 2.0 * m @ zt + m @ gram @ m, 0.0)
+            new = np.array(
+                [
+                    (used[self.groups_ == g].sum() + 2.0 * (a_lam - 1.0))
+                    / (m[self.groups_ == g] @ m[self.groups_ == g] + 2.0 * b_lam)
+                    for g in (0, 1)
+                ]
+            )
+            new_alpha = (self.n_ - 1 - used.sum() + 2.0 * (a_alp - 1.0)) / (rss + 2.0 * b_alp)
+            new, new_alpha = np.maximum(new, 1e-8), max(new_alpha, 1e-8)
+            done = (
+                np.allclose(new, lam, rtol=1e-6, atol=0) and abs(new_alpha - alpha) <= 1e-6 * alpha
+            )
+            lam, alpha = new, new_alpha
+            if done:
+                break
+        cov = np.linalg.inv(np.diag(lam[self.groups_]) + alpha * gram)
+        return alpha * cov @ zt, cov, 1.0 / alpha, lam
 
     def _evidence(self, s: np.ndarray, q: np.ndarray, yy: float) -> tuple[float, float]:
         """MAP of (coefficient precision, noise precision) by MacKay's fixed point."""
@@ -113,16 +172,15 @@ class BayesianQuadratic:
                 break
         return lam, alpha
 
-    def _loo_r2(self, z: np.ndarray, t: np.ndarray, gram: np.ndarray) -> np.ndarray:
+    def _loo_r2(self, z: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Leave-one-out R^2 of each surface's posterior mean (hyperparameters held fixed)."""
         out = np.full(t.shape[1], np.nan)
         for j in range(t.shape[1]):
             total = np.sum(t[:, j] ** 2)
             if total <= 0 or self.n_ < 3:
                 continue
-            ridge = self.noise_var_[j] * self.prior_precision_[j]
-            inverse = np.linalg.inv(gram + ridge * np.eye(gram.shape[0]))
-            leverage = 1.0 / self.n_ + np.einsum("ij,jk,ik->i", z, inverse, z)
+            hat = np.einsum("ij,jk,ik->i", z, self.cov_[j], z) / self.noise_var_[j]
+            leverage = 1.0 / self.n_ + hat
             residual = t[:, j] - z @ self.coef_[j]
             press = np.sum((residual / np.clip(1.0 - leverage, 1e-9, None)) ** 2)
             out[j] = 1.0 - press / total
@@ -131,7 +189,7 @@ class BayesianQuadratic:
     def _terms(self, x: np.ndarray) -> np.ndarray:
         if not hasattr(self, "coef_"):
             raise NotFittedError("BayesianQuadratic is not fitted; call fit(x, y) first")
-        phi, _ = quadratic_features(np.asarray(x, dtype=float), self.degree)
+        phi, _ = self._features(np.asarray(x, dtype=float))
         return (phi - self.feature_mean_) * np.sqrt(self.weights_)
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -151,7 +209,7 @@ class BayesianQuadratic:
         k, p = self.coef_.shape
         draws = np.empty((n_draws, z.shape[0], k))
         for j in range(k):
-            root = np.linalg.cholesky(self.cov_[j] + 1e-12 * np.eye(p))
+            root = _root(self.cov_[j])
             beta = self.coef_[j] + rng.standard_normal((n_draws, p)) @ root.T
             offset = rng.standard_normal(n_draws) * np.sqrt(self.noise_var_[j] / self.n_)
             draws[:, :, j] = beta @ z.T + offset[:, None]
@@ -159,3 +217,12 @@ class BayesianQuadratic:
 
     def _unscale(self, t: np.ndarray) -> np.ndarray:
         return t * self.y_scale_ + self.y_mean_
+
+
+def _root(cov: np.ndarray) -> np.ndarray:
+    """A matrix `r` with `r @ r.T == cov`: Cholesky, or eigenvalues when rounding breaks it."""
+    try:
+        return np.linalg.cholesky(cov + 1e-12 * np.eye(cov.shape[0]))
+    except np.linalg.LinAlgError:
+        values, vectors = np.linalg.eigh(0.5 * (cov + cov.T))
+        return vectors * np.sqrt(np.clip(values, 0.0, None))

@@ -1,4 +1,4 @@
-"""`advisor bench` end to end: a CSV table, JSON and human output, the plot, errors and exit codes."""
+"""`advisor bench` end to end: CSV table, JSON and human output, plot, errors, exit codes."""
 
 from __future__ import annotations
 

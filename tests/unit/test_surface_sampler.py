@@ -83,29 +83,49 @@ def test_surfaces_recover_a_known_quadratic() -> None:
     assert (sd < 0.03).all()
 
 
-def test_posterior_mean_and_loo_match_direct_ridge_algebra() -> None:
+@pytest.mark.parametrize("residual", [0, 16])
+def test_posterior_mean_and_loo_match_direct_ridge_algebra(residual: int) -> None:
     rng = np.random.default_rng(1)
     x = rng.uniform(-1, 1, (12, 3))
     y = truth(x) + rng.normal(0, 0.3, 12)
-    model = BayesianQuadratic(hierarchy=0.5).fit(x, y)
-    phi, orders = quadratic_features(x)
-    scale = np.sqrt(np.where(orders > 1, 0.5, 1.0))
-    ridge = model.noise_var_[0] * model.prior_precision_[0]
+    model = BayesianQuadratic(hierarchy=0.5, residual=residual).fit(x, y)
+    phi, orders = model._features(x)
+    scale = np.sqrt(np.where(orders == 2, 0.5, 1.0))
+    precision = model.prior_precision_[0][(orders == 0).astype(int)] * model.noise_var_[0]
     t = (y - y.mean()) / y.std()
 
     def ridge_fit(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         z = (phi[rows] - phi[rows].mean(axis=0)) * scale
         tt = t[rows] - t[rows].mean()
-        beta = np.linalg.solve(z.T @ z + ridge * np.eye(z.shape[1]), z.T @ tt)
+        beta = np.linalg.solve(z.T @ z + np.diag(precision), z.T @ tt)
         return beta, phi[rows].mean(axis=0), t[rows].mean()
 
     beta, _, _ = ridge_fit(np.arange(12))
-    np.testing.assert_allclose(model.coef_[0], beta, atol=1e-9)
+    np.testing.assert_allclose(model.coef_[0], beta, atol=1e-8)
     press = 0.0
     for i in range(12):
         b, centre, level = ridge_fit(np.delete(np.arange(12), i))
         press += (t[i] - level - ((phi[i] - centre) * scale) @ b) ** 2
-    assert model.loo_r2_[0] == pytest.approx(1 - press / np.sum(t**2), abs=1e-9)
+    assert model.loo_r2_[0] == pytest.approx(1 - press / np.sum(t**2), abs=1e-8)
+
+
+def test_residual_term_follows_what_a_quadratic_cannot() -> None:
+    rng = np.random.default_rng(4)
+
+    def wavy(x: np.ndarray) -> np.ndarray:
+        return np.sin(3 * x[:, 0]) + x[:, 1] ** 2
+
+    x = rng.uniform(-1, 1, (80, 3))
+    y = wavy(x) + rng.normal(0, 0.05, 80)
+    test = rng.uniform(-1, 1, (200, 3))
+    plain = BayesianQuadratic().fit(x, y).predict(test)[0][:, 0]
+    kriged = BayesianQuadratic(residual=64).fit(x, y).predict(test)[0][:, 0]
+    plain_error, kriged_error = (
+        np.abs(plain - wavy(test)).mean(),
+        np.abs(kriged - wavy(test)).mean(),
+    )
+    assert kriged_error < 0.5 * plain_error
+    assert kriged_error < 0.1
 
 
 def test_intervals_cover_the_truth_at_the_nominal_rate() -> None:
