@@ -74,7 +74,7 @@ def tune(
 
     with user_errors():
         try:
-            with RichGridObserver() as observer:
+            with RichGridObserver(unit="tune trials") as observer:
                 result = run_tune(study, objective, trials, sampler.value, storage, observer, seed)
         except KeyboardInterrupt:
             raise typer.Exit(code=130) from None

@@ -22,7 +22,8 @@ from advisor.worker import TrialRecord
 class RichGridObserver:
     """Two bars: grid points done, and steps of the fine-tune running now."""
 
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(self, console: Console | None = None, unit: str = "grid points") -> None:
+        self.unit = unit
         self.console = console or Console(stderr=True)
         self.progress = Progress(
             TextColumn("{task.description}"),
@@ -47,7 +48,7 @@ class RichGridObserver:
     def started(self, total: int, done: int) -> None:
         if self.points is None:
             self.progress.start()
-            self.points = self.progress.add_task("grid points", total=total, completed=done)
+            self.points = self.progress.add_task(self.unit, total=total, completed=done)
         else:
             self.progress.update(self.points, total=total, completed=done)
 
