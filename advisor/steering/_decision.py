@@ -20,7 +20,8 @@ class SamplerDecision:
         reason: one sentence for the user.
         n_trials: finished trials the surfaces learnt from.
         cv_r2: objective name -> leave-one-out R^2 of its surface (empty when none was fitted).
-        predicted: objective name -> (mean, sd) predicted for the proposal (surface mode only).
+        predicted: objective name -> (mean, sd) predicted for the proposal (surface mode only),
+            by the surfaces as fitted: values past the focus cap read as the cap.
     """
 
     trial_number: int

@@ -1,4 +1,4 @@
-"""`SurfaceSampler`: an Optuna sampler steered by Bayesian quadratic response surfaces."""
+"""`SurfaceSampler`: an Optuna sampler steered by Bayesian response surfaces."""
 
 from __future__ import annotations
 
@@ -32,10 +32,11 @@ _logger = logging.getLogger("advisor.steering")
 class SurfaceSampler(BaseSampler):
     """Proposes configurations from Bayesian quadratic surfaces of the study's objectives.
 
-    For every objective (the study's directions, any number) it fits a Bayesian ridge quadratic
-    on the finished trials (inputs: the numeric parameters, on a log scale for log distributions
-    and `log_params`, each range scaled to [-1, 1]; values worse than the `focus` quantile are
-    capped there, so the surfaces spend their terms on the region worth having). It then draws
+    For every objective (the study's directions, any number) it fits a Bayesian quadratic with a
+    smooth Gaussian-process residual on the finished trials (inputs: the numeric parameters, on
+    a log scale for log distributions and `log_params`, each range scaled to [-1, 1]; values
+    worse than the `focus` quantile are capped there, so the surfaces spend their terms on the
+    region worth having). It then draws
     one set of surfaces from the posterior (Thompson sampling) and proposes the candidate that
     adds the most hypervolume to the configurations already run, all valued by the same draw.
     The reference point is each objective's median predicted value over the candidates.
@@ -55,7 +56,8 @@ class SurfaceSampler(BaseSampler):
         n_startup_trials: finished trials needed before the surfaces steer.
         min_cv_r2: fall back when every surface's cross-validated R^2 is below this.
         cv_min_trials: finished trials before the R^2 check applies (None: twice the number of
-            surface terms, the fewest that make leave-one-out R^2 worth acting on).
+            quadratic terms plus intercept, the fewest that make leave-one-out R^2 worth acting
+            on).
         focus: quantile at which observed values are capped before fitting (None: no cap).
         n_draws: posterior draws per proposal (1: Thompson sampling; more: Monte Carlo
             expected hypervolume improvement).

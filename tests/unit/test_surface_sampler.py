@@ -17,7 +17,6 @@ from advisor.steering import (
     SurfaceSampler,
     non_dominated_mask,
 )
-from advisor.steering._surrogate import quadratic_features
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
