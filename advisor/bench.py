@@ -25,10 +25,17 @@ import optuna
 from optuna.distributions import BaseDistribution
 
 from advisor.errors import DataError
-from advisor.steering import HypervolumeScale, Objective, SurfaceSampler, TableSpace
+from advisor.steering import (
+    SAMPLERS,
+    HypervolumeScale,
+    Objective,
+    SurfaceSampler,
+    TableSpace,
+    UnknownSamplerError,
+    make_sampler,
+)
 from advisor.table import PARAMS, TrialsTable
 
-SAMPLERS: tuple[str, ...] = ("surface", "nsga2", "tpe", "gp", "random")
 THRESHOLDS: tuple[float, ...] = (0.9, 0.95, 0.99)
 
 
@@ -161,21 +168,13 @@ class BenchResult:
         }
 
 
-def make_sampler(name: str, seed: int, bench: BenchTable) -> optuna.samplers.BaseSampler:
+def bench_sampler(name: str, seed: int, bench: BenchTable) -> optuna.samplers.BaseSampler:
     """The sampler `name` (one of SAMPLERS) with Optuna's defaults, seeded."""
     if name == "surface":
         # Level indices are already the modelling scale: no log transform on top.
         candidates = TableSpace(bench.configs).candidates()
-        return SurfaceSampler(candidates=candidates, seed=seed, log_params=())
-    if name == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed)
-    if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
-    if name == "gp":
-        return optuna.samplers.GPSampler(seed=seed)
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    raise ValueError(f"unknown sampler {name!r}; choose from {', '.join(SAMPLERS)}")
+        return make_sampler(name, seed, candidates=candidates, log_params=())
+    return make_sampler(name, seed)
 
 
 def run_once(
@@ -233,7 +232,9 @@ def run_benchmark(
     bench = prepare_table(table, objectives)
     for name in samplers:
         if name not in SAMPLERS:
-            raise ValueError(f"unknown sampler {name!r}; choose from {', '.join(SAMPLERS)}")
+            raise UnknownSamplerError(
+                f"unknown sampler {name!r}; choose one of: {', '.join(SAMPLERS)}"
+            )
     ratios = {name: np.zeros((repeats, budget)) for name in samplers}
     modes: list[str] = []
     with _quiet():
@@ -243,7 +244,7 @@ def run_benchmark(
                 0, 2**31, size=(len(bench.configs), budget)
             )
             for name in samplers:
-                sampler = make_sampler(name, run_seed, bench)
+                sampler = bench_sampler(name, run_seed, bench)
                 tick = (lambda n=name: on_trial(n)) if on_trial is not None else None
                 ratios[name][r] = run_once(bench, objectives, sampler, budget, draws, tick)
                 if isinstance(sampler, SurfaceSampler):

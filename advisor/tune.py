@@ -9,10 +9,10 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from advisor.errors import FitError, SpecError, StorageError
+from advisor.errors import FitError, StorageError
 from advisor.grid import GRACE_PERIOD_S, HEARTBEAT_INTERVAL_S, claim_next, prepare_tuner
 from advisor.objective_studies import ensure_objective_study, stored_spec, study_space
-from advisor.steering import Objective, SurfaceSampler, parse_objectives
+from advisor.steering import Objective, make_sampler, parse_objectives
 from advisor.storage import (
     baseline_metrics,
     load_study,
@@ -24,8 +24,6 @@ from advisor.storage import (
 from advisor.suggest import PredictedFront, candidate_grid, predicted_front
 from advisor.table import PARAMS
 from advisor.worker import Observer, SilentObserver, TrialRecord, run_trial, sigterm_as_interrupt
-
-SAMPLERS = ("surface", "nsga2", "tpe", "gp", "random")
 
 
 @dataclass
@@ -155,21 +153,6 @@ def _enqueue(study: optuna.Study, grid: optuna.Study, configs: list[dict[str, An
         )
     waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
     return [t.number for t in waiting if t.user_attrs.get("enqueue") == token]
-
-
-def make_sampler(name: str, seed: int | None = None) -> optuna.samplers.BaseSampler:
-    """The sampler behind `tune --sampler NAME`."""
-    if name == "surface":
-        return SurfaceSampler(seed=seed)
-    if name == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed)
-    if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
-    if name == "gp":
-        return optuna.samplers.GPSampler(seed=seed)
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    raise SpecError(f"unknown sampler {name!r}; choose one of: {', '.join(SAMPLERS)}")
 
 
 @dataclass

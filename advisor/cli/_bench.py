@@ -9,7 +9,7 @@ import typer
 
 from advisor.cli._app import JsonOption, app, emit_json, parse_csv_option, user_errors
 
-SAMPLER_CHOICES = ("surface", "nsga2", "tpe", "gp", "random")  # advisor.bench.SAMPLERS
+SAMPLER_CHOICES = ("surface", "nsga2", "tpe", "gp", "random")  # = advisor.steering.SAMPLERS
 
 
 def _objectives(value: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from advisor.steering._factory import SAMPLERS, UnknownSamplerError, make_sampler
 from advisor.steering._objectives import Objective, ObjectiveError, parse_objectives
 from advisor.steering._pareto import (
     epsilon_to_front,
@@ -15,6 +16,9 @@ from advisor.steering._surrogate import BayesianQuadratic
 from advisor.steering._table import TableSpace
 
 __all__ = [
+    "SAMPLERS",
+    "UnknownSamplerError",
+    "make_sampler",
     "BayesianQuadratic",
     "HypervolumeScale",
     "Objective",

@@ -203,7 +203,7 @@ def test_bad_inputs_are_refused() -> None:
         prepare_table(table, parse_objectives("f1_rel,loss"))
     with pytest.raises(DataError, match="no objective varies"):
         prepare_table(table, parse_objectives("accuracy"))
-    with pytest.raises(ValueError, match="choose from surface, nsga2, tpe, gp, random"):
+    with pytest.raises(ValueError, match="choose one of: surface, nsga2, tpe, gp, random"):
         run_benchmark(table, F1_LOSS, budget=2, repeats=1, samplers=("cmaes",))
     with pytest.raises(ValueError, match="at least 1"):
         run_benchmark(table, F1_LOSS, budget=0, repeats=1)
