@@ -110,11 +110,21 @@ def _prepare_sqlite(url: str) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise StorageError(f"cannot open storage {url}: folder {directory} does not exist")
-    try:
-        with sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S) as connection:
-            connection.execute("PRAGMA journal_mode=WAL")
-    except sqlite3.Error as exc:
-        raise StorageError(f"cannot open storage {url}: {exc}") from exc
+    # Switching to WAL needs a moment alone with the file, and SQLite's busy timeout does not
+    # always cover it: workers opening a new database together retry instead of failing.
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            with sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S) as connection:
+                if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise StorageError(f"cannot open storage {url}: {exc}") from exc
+            time.sleep(0.05 + random.random() * 0.2)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open storage {url}: {exc}") from exc
 
 
 def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
