@@ -9,7 +9,6 @@ most `max_retry` times per point.
 from __future__ import annotations
 
 import time
-from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +19,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from advisor.config import StudySpec
 from advisor.design import design_points, point_key
 from advisor.errors import SpecError, StorageError
+from advisor.grid_status import (
+    _OPEN,
+    MAX_RETRY,
+    POINT_ATTR,
+    count_done,
+    final_failure,
+    trials_by_point,
+)
 from advisor.locks import study_lock
 from advisor.space import grid_space
 from advisor.storage import (
@@ -33,28 +40,21 @@ from advisor.storage import (
 )
 from advisor.table import METRICS
 from advisor.worker import (
-    FAIL_DETAIL_ATTR,
     INTERRUPTED_REASON,
-    LOST_WORKER_REASON,
     WORKER_ATTR,
     Observer,
     SilentObserver,
     TrialRecord,
     deferred_signals,
-    fail_reason,
     record_failure,
     run_trial,
     sigterm_as_interrupt,
     worker_id,
 )
 
-POINT_ATTR = "grid_point"
-FINAL_REASONS = ("diverged loss",)  # a result, not an accident: never re-run automatically
 HEARTBEAT_INTERVAL_S = 10
 GRACE_PERIOD_S = 60
-MAX_RETRY = 2
 POLL_INTERVAL_S = 5.0
-_OPEN = (TrialState.WAITING, TrialState.RUNNING)
 
 
 @dataclass
@@ -315,32 +315,6 @@ def _points_to_enqueue(
     return missing
 
 
-def trials_by_point(study: optuna.Study) -> dict[str, list[FrozenTrial]]:
-    """The study's grid trials grouped by point key (oldest first)."""
-    grouped: dict[str, list[FrozenTrial]] = defaultdict(list)
-    for trial in study.get_trials(deepcopy=False):
-        key = trial.user_attrs.get(POINT_ATTR)
-        if key is not None:
-            grouped[key].append(trial)
-    return grouped
-
-
-def final_failure(trials: list[FrozenTrial], max_retry: int = MAX_RETRY) -> str | None:
-    """Why a point's failures are final (not re-queued by the next run), or None.
-
-    Final: a diverged loss (a result), or a worker lost more than `max_retry` times on it
-    (a point that keeps killing its workers must not take every worker down with it).
-    """
-    failed = [t for t in trials if t.state == TrialState.FAIL]
-    for trial in failed:
-        if fail_reason(trial) in FINAL_REASONS:
-            return fail_reason(trial)
-    lost = sum(fail_reason(t) == LOST_WORKER_REASON for t in failed)
-    if lost > max_retry:
-        return f"{LOST_WORKER_REASON}; retries exhausted after {lost} attempts"
-    return None
-
-
 def _open_trials(study: optuna.Study) -> list[FrozenTrial]:
     return study.get_trials(deepcopy=False, states=_OPEN)
 
@@ -365,83 +339,9 @@ def claim_next(study: optuna.Study, storage: optuna.storages.RDBStorage) -> Froz
     return None
 
 
-def count_done(study: optuna.Study, points: list[dict[str, Any]]) -> int:
-    """Grid points finished across all workers: completed, or failed with no retry queued."""
-    by_point = trials_by_point(study)
-    done = 0
-    for point in points:
-        states = {t.state for t in by_point.get(point_key(point), [])}
-        if TrialState.COMPLETE in states or (TrialState.FAIL in states and not states & set(_OPEN)):
-            done += 1
-    return done
-
-
 def _save_dir(root: str | None, trial: FrozenTrial) -> str | None:
     if not root:
         return None
     from advisor.training.finetune import save_path
 
     return save_path(root, f"trial-{trial.number}-{trial.user_attrs.get(POINT_ATTR, '')}")
-
-
-def grid_status(
-    study: optuna.Study, points: list[dict[str, Any]] | None = None, max_retry: int = MAX_RETRY
-) -> dict[str, Any]:
-    """Trials by state, each failure with its reason, running trials with their worker and,
-    given the spec's `points`, how many points are complete, open, failed or not queued yet."""
-    trials = study.get_trials(deepcopy=False)
-    failures = [
-        {
-            "number": t.number,
-            "params": dict(t.params),
-            "reason": fail_reason(t),
-            "detail": t.user_attrs.get(FAIL_DETAIL_ATTR, ""),
-        }
-        for t in trials
-        if t.state == TrialState.FAIL
-    ]
-    running = [
-        {"number": t.number, "params": dict(t.params), "worker": t.user_attrs.get(WORKER_ATTR, "")}
-        for t in trials
-        if t.state == TrialState.RUNNING
-    ]
-    status: dict[str, Any] = {
-        "study": study.study_name,
-        "states": dict(Counter(t.state.name for t in trials)),
-        "failures": failures,
-        "running": running,
-    }
-    if points is not None:
-        status.update(_point_status(study, points, max_retry))
-    return status
-
-
-def _point_status(
-    study: optuna.Study, points: list[dict[str, Any]], max_retry: int
-) -> dict[str, Any]:
-    by_point = trials_by_point(study)
-    counts = Counter({"total": len(points), "complete": 0, "open": 0, "failed": 0, "pending": 0})
-    failed_points = []
-    for point in points:
-        trials = by_point.get(point_key(point), [])
-        states = {t.state for t in trials}
-        if TrialState.COMPLETE in states:
-            counts["complete"] += 1
-        elif states & set(_OPEN):
-            counts["open"] += 1
-        elif TrialState.FAIL in states:
-            counts["failed"] += 1
-            final = final_failure(trials, max_retry)
-            last = [t for t in trials if t.state == TrialState.FAIL][-1]
-            failed_points.append(
-                {
-                    "point": point_key(point),
-                    "params": point,
-                    "attempts": sum(t.state == TrialState.FAIL for t in trials),
-                    "reason": final or fail_reason(last),
-                    "final": bool(final),
-                }
-            )
-        else:
-            counts["pending"] += 1
-    return {"points": dict(counts), "failed_points": failed_points}

@@ -55,7 +55,8 @@ def grid(
     it on several machines with one PostgreSQL --storage to share the work)."""
     from advisor.config import load_spec
     from advisor.design import design_points
-    from advisor.grid import GridOptions, grid_status, run_grid
+    from advisor.grid import GridOptions, run_grid
+    from advisor.grid_status import grid_status
     from advisor.render.grid import RichGridObserver, grid_summary, status_table
     from advisor.storage import load_study, open_storage
     from advisor.worker import Interrupted

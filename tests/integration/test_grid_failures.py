@@ -23,14 +23,13 @@ from advisor.cli import app
 from advisor.config import load_spec
 from advisor.design import design_points
 from advisor.grid import (
-    MAX_RETRY,
-    POINT_ATTR,
     GridOptions,
     claim_next,
     create_grid_study,
     enqueue_missing,
     run_grid,
 )
+from advisor.grid_status import MAX_RETRY, POINT_ATTR
 from advisor.storage import open_storage
 from advisor.worker import FAIL_REASON_ATTR, LOST_WORKER_REASON, SilentObserver, fail_reason
 

@@ -26,7 +26,7 @@ from optuna.trial import TrialState
 
 from advisor.config import load_spec
 from advisor.design import design_points, point_key
-from advisor.grid import POINT_ATTR
+from advisor.grid_status import POINT_ATTR
 from advisor.worker import FAIL_REASON_ATTR, LOST_WORKER_REASON, WORKER_ATTR, fail_reason
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
