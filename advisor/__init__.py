@@ -23,6 +23,13 @@ _EXPORTS = {
     "trials_table": "advisor.storage",
     "AdvisorError": "advisor.errors",
     "SurfaceSampler": "advisor.steering",
+    "parse_objectives": "advisor.steering",
+    "fit_surfaces": "advisor.surface",
+    "ResponseSurface": "advisor.surface",
+    "suggest": "advisor.tune",
+    "tune": "advisor.tune",
+    "build_report": "advisor.report",
+    "run_benchmark": "advisor.bench",
 }
 
 __all__ = sorted(_EXPORTS)
