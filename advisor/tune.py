@@ -212,7 +212,7 @@ def tune(
                 run_trial(study, storage, frozen, tuner, baseline, observer, HEARTBEAT_INTERVAL_S)
             )
             decision = getattr(chosen, "last_decision_", None)
-            if decision is not None:
+            if decision is not None and decision.trial_number == frozen.number:
                 note = f"trial {decision.trial_number}: {decision.mode}: {decision.reason}"
                 result.decisions.append(note)
                 observer.message(note)
