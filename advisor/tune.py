@@ -198,6 +198,12 @@ def tune(
             f"study {study_name!r} has no stored spec (it was not made by "
             "`advisor grid`), so tune cannot run its fine-tunes; use suggest"
         )
+    relative = [o.name for o in parsed if o.name.endswith("_rel")]
+    if relative and baseline_metrics(grid) is None:
+        raise StorageError(
+            f"study {study_name!r} has no baseline, so {', '.join(relative)} cannot be "
+            "measured; add a [baseline] to the spec, or use absolute objectives"
+        )
     tuner = prepare_tuner(spec)
     study = ensure_objective_study(storage, grid, parsed)
     study = optuna.load_study(study_name=study.study_name, storage=storage, sampler=chosen)

@@ -194,3 +194,35 @@ def test_dashboard_shows_objective_names(grid_db: str) -> None:
     grid = get(f"/api/studies/{studies['steer']['study_id']}")
     assert grid["objective_names"] == ["accuracy", "f1", "loss"]
     assert len(grid["trials"]) == 12
+
+
+def test_relative_objective_without_baseline_fails_before_training(tmp_path: Path) -> None:
+    import tomllib
+
+    from advisor.config import parse_spec
+    from advisor.grid import create_grid_study
+    from advisor.storage import open_storage
+
+    text = tiny_spec_text(
+        tmp_path / "no-model", tmp_path / "no-data", name="nobase", baseline='kind = "none"'
+    )
+    spec = parse_spec(tomllib.loads(text), base_dir=str(tmp_path))
+    url = f"sqlite:///{tmp_path / 'advisor.db'}"
+    create_grid_study(spec, open_storage(url))
+    result = runner.invoke(
+        app,
+        [
+            "tune",
+            "--study",
+            "nobase",
+            "--objective",
+            "f1_rel,loss",
+            "--trials",
+            "1",
+            "--storage",
+            url,
+        ],
+    )
+    assert result.exit_code == 1
+    assert "no baseline" in result.stderr and "f1_rel" in result.stderr
+    assert optuna.get_all_study_names(url) == ["nobase"]  # no objective study was created
