@@ -81,8 +81,7 @@ def read_card(
     except CardProblem as problem:
         return SkipReason(model_id, problem.code, problem.detail)
     if not metrics:
-        detail = "no accuracy, f1 or loss in the evaluation results or model-index"
-        return SkipReason(model_id, MISSING_FIELD, detail)
+        return _no_metrics(model_id)
     return CardRecord(
         model_id=model_id,
         learning_rate=params["learning_rate"],
@@ -109,8 +108,7 @@ def read_baseline(text: str, model_id: str) -> BaselineCard | SkipReason:
     except CardProblem as problem:
         return SkipReason(model_id, problem.code, problem.detail)
     if not metrics:
-        detail = "no accuracy, f1 or loss in the evaluation results or model-index"
-        return SkipReason(model_id, MISSING_FIELD, detail)
+        return _no_metrics(model_id)
     return BaselineCard(model_id=model_id, metrics=metrics, metrics_source=source)
 
 
@@ -233,3 +231,8 @@ def card_dataset(metadata: dict[str, Any], body: str, entries: list[IndexEntry])
     if prose and prose.group("name").strip().lower() not in ("unknown", "an unknown"):
         return prose.group("name").strip()
     return None
+
+
+def _no_metrics(model_id: str) -> SkipReason:
+    detail = "no accuracy, f1 or loss in the evaluation results or model-index"
+    return SkipReason(model_id, MISSING_FIELD, detail)

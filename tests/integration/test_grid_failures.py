@@ -261,13 +261,11 @@ class _Result:
     device = "cpu"
 
 
-def test_a_worker_whose_trial_was_taken_over_keeps_going(tmp_path: Path) -> None:
-    """Another worker declared this one lost (failed its trial, queued a retry) while it was
-    still training: the late result is dropped, not stored twice, and nothing crashes."""
-    from advisor.worker import run_trial
-
-    url = f"sqlite:///{tmp_path / 'advisor.db'}"
-    storage = open_storage(url)
+def _claimed_trial(
+    tmp_path: Path,
+) -> tuple[optuna.storages.RDBStorage, optuna.Study, optuna.trial.FrozenTrial]:
+    """A one-trial study whose only trial this process has claimed (RUNNING)."""
+    storage = open_storage(f"sqlite:///{tmp_path / 'advisor.db'}")
     study = optuna.create_study(
         study_name="s", storage=storage, directions=["maximize", "maximize", "minimize"]
     )
@@ -284,6 +282,15 @@ def test_a_worker_whose_trial_was_taken_over_keeps_going(tmp_path: Path) -> None
     )
     trial = claim_next(study, storage)
     assert trial is not None
+    return storage, study, trial
+
+
+def test_a_worker_whose_trial_was_taken_over_keeps_going(tmp_path: Path) -> None:
+    """Another worker declared this one lost (failed its trial, queued a retry) while it was
+    still training: the late result is dropped, not stored twice, and nothing crashes."""
+    from advisor.worker import run_trial
+
+    storage, study, trial = _claimed_trial(tmp_path)
 
     class TakenOver:
         def run(self, params: dict[str, Any], seed: int, **kwargs: Any) -> _Result:
@@ -345,22 +352,7 @@ def test_out_of_memory_outside_the_trainer_is_still_out_of_memory(tmp_path: Path
     outside the training loop: a raw torch.OutOfMemoryError that must still read as OOM."""
     from advisor.worker import run_trial
 
-    url = f"sqlite:///{tmp_path / 'advisor.db'}"
-    storage = open_storage(url)
-    study = optuna.create_study(study_name="s", storage=storage, directions=["maximize"] * 3)
-    study.add_trial(
-        optuna.trial.create_trial(
-            state=TrialState.WAITING,
-            params={"learning_rate": 1e-3, "batch_size": 16, "epochs": 1},
-            distributions={
-                "learning_rate": FloatDistribution(1e-5, 1e-2, log=True),
-                "batch_size": IntDistribution(8, 64),
-                "epochs": IntDistribution(1, 3),
-            },
-        )
-    )
-    trial = claim_next(study, storage)
-    assert trial is not None
+    storage, study, trial = _claimed_trial(tmp_path)
 
     class NoMemory:
         def run(self, params: dict[str, Any], seed: int, **kwargs: Any) -> _Result:
