@@ -273,7 +273,7 @@ def _quiet() -> Iterator[None]:
         optuna.logging.set_verbosity(verbosity)
 
 
-def plot_benchmark(result: BenchResult, path: str) -> None:
+def plot_benchmark(result: BenchResult, path: str, title: str | None = None) -> None:
     """Hypervolume ratio against trials, mean line and +-1 sd band per sampler, as a PNG."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
@@ -294,7 +294,8 @@ def plot_benchmark(result: BenchResult, path: str) -> None:
         xlabel="trials",
         ylabel="hypervolume / true Pareto hypervolume",
         ylim=(0, 1.02),
-        title=f"{','.join(o.name for o in result.objectives)}: {result.n_configs} configurations,"
+        title=title
+        or f"{','.join(o.name for o in result.objectives)}: {result.n_configs} configurations,"
         f" {result.repeats} repeats (mean, band: ±1 sd)",
     )
     ax.legend(loc="lower right")

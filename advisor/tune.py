@@ -60,10 +60,11 @@ def suggest(
     storage = open_storage(storage_url)
     grid = load_study(storage, study_name)
     study = ensure_objective_study(storage, grid, parsed)
-    surfaces = _surfaces(grid, study, parsed)
+    surfaces, fit_notes = _surfaces(grid, study, parsed)
     front = predicted_front(
         surfaces, parsed, candidate_grid(study_space(grid)), n, baseline_metrics(study), seed
     )
+    front.notes[:0] = fit_notes
     run = _configs_in(study)
     observed = _observed_means(study, parsed)
     for suggestion in front.suggestions:
@@ -80,29 +81,22 @@ def suggest(
 
 def _surfaces(
     grid: optuna.Study, study: optuna.Study, objectives: list[Objective]
-) -> dict[str, Any]:
-    """Stored surfaces when they cover every objective and every trial, else a fresh fit."""
-    from advisor.surface import fit_surfaces, load_surfaces
+) -> tuple[dict[str, Any], list[str]]:
+    """The objectives' surfaces (stored ones while current, else refitted with the stored
+    options: `current_surfaces`) and notes on what was refitted.
 
-    table = trials_table(study)
-    stored = load_surfaces(grid)
-    if all(o.name in stored and stored[o.name].stats.n == len(table.rows) for o in objectives):
-        return stored
-    relative = any(o.name.endswith("_rel") for o in objectives)
-    absolute = any(not o.name.endswith("_rel") for o in objectives)
-    mode = "both" if relative and absolute else ("relative" if relative else "absolute")
+    Raises:
+        FitError: an objective's surface cannot be fitted.
+    """
+    from advisor.surface import current_surfaces, load_surfaces
+
     metrics = sorted({o.name.removesuffix("_rel") for o in objectives})
-    result = fit_surfaces(table, metrics=metrics, mode=mode)
-    fits = result.by_target()
+    fits, notes = current_surfaces(trials_table(study), load_surfaces(grid), metrics=metrics)
     missing = [o.name for o in objectives if o.name not in fits]
     if missing:
-        reasons = {
-            (f"{s.metric}_rel" if s.mode == "relative" else s.metric): s.reason
-            for s in result.skipped
-        }
-        why = "; ".join(f"{name}: {reasons.get(name, 'not fitted')}" for name in missing)
+        why = "; ".join(notes) or "no surface fitted"
         raise FitError(f"cannot predict {', '.join(missing)} on study {grid.study_name!r}: {why}")
-    return fits
+    return fits, notes
 
 
 def _key(params: dict[str, Any]) -> tuple[float, int, int]:

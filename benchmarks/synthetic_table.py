@@ -1,4 +1,5 @@
-"""Synthetic benchmark tables that mimic real fine-tune grids (see /work/shared/NOTES.md).
+"""Synthetic benchmark tables that mimic real fine-tune grids (see /work/shared/NOTES.md), and
+sampler suites over many tables (synthetic seeds or real benchmark-table CSVs).
 
 Each table is a 5 learning rates x 3 batch sizes x 3 epochs grid with replicate seeds. The
 response is driven by the number and size of optimizer steps: a latent "training amount"
@@ -11,6 +12,7 @@ so F1 and loss can trade off. Every shape parameter is drawn from the seed, so t
     python benchmarks/synthetic_table.py suite --tables 100-109 --objective f1,loss --repeats 20
 
     python benchmarks/synthetic_table.py variants --tables 0-9 '{}' '{"focus": null}'
+    python benchmarks/synthetic_table.py suite --tables benchmarks/tables/a.csv,b.csv
 
 `suite` runs `advisor.bench.run_benchmark` on each table and pools the runs of all tables;
 `variants` runs the surface sampler with other arguments (JSON; `hierarchy`, `degree`,
@@ -25,9 +27,13 @@ import copy
 import itertools
 import json
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from advisor.table import TrialsTable
 
 LEARNING_RATES = (1e-5, 2e-5, 3e-5, 5e-5, 1e-4)
 BATCH_SIZES = (8, 16, 32)
@@ -77,19 +83,19 @@ def make_table(seed: int, replicates: int = 2, noise: float = 0.01) -> pd.DataFr
 
 
 def run_suite(
-    tables: list[int], objective: str, samplers: list[str], budget: int, repeats: int
+    tables: list[int | str], objective: str, samplers: list[str], budget: int, repeats: int
 ) -> dict:
-    """Benchmark every sampler on each synthetic table; returns ratios pooled over tables."""
+    """Benchmark every sampler on each table (a synthetic seed or a real table's path); returns
+    the ratios pooled over tables and each table's own summary."""
     from advisor.bench import run_benchmark
     from advisor.steering import parse_objectives
-    from advisor.table import table_from_frame
 
     pooled: dict[str, list[np.ndarray]] = {name: [] for name in samplers}
     per_table = []
     for seed in tables:
         start = time.time()
         result = run_benchmark(
-            table_from_frame(make_table(seed)),
+            _load(seed),
             parse_objectives(objective),
             budget=budget,
             repeats=repeats,
@@ -102,13 +108,17 @@ def run_suite(
         per_table.append(
             {
                 "table": seed,
+                "configurations": result.n_configs,
                 "pareto_size": result.pareto_size,
-                "median_trials_to_0.95": {n: reach[n][0] for n in samplers},
+                "summary": summarise(result.ratios),
             }
         )
-        shown = " ".join(f"{n}={reach[n][0]}" for n in samplers)
+        mark = min(15, budget)
+        shown = " ".join(
+            f"{n}={result.ratios[n][:, mark - 1].mean():.3f}/{reach[n][0]}" for n in samplers
+        )
         print(
-            f"table {seed}: front {result.pareto_size}, to 0.95: {shown} "
+            f"table {seed}: front {result.pareto_size}, hv@{mark}/to 0.95: {shown} "
             f"({time.time() - start:.0f} s)",
             flush=True,
         )
@@ -116,18 +126,20 @@ def run_suite(
 
 
 def run_variants(
-    tables: list[int], objective: str, variants: list[dict], budget: int, repeats: int
+    tables: list[int | str], objective: str, variants: list[dict], budget: int, repeats: int
 ) -> dict[str, np.ndarray]:
-    """The surface sampler with each variant's arguments, seeded as `run_benchmark(seed=0)`."""
+    """The surface sampler with each variant's arguments, seeded as `run_benchmark(seed=0)`.
+
+    `tables`: synthetic table seeds, or paths of real tables (benchmark-table CSVs).
+    """
     from advisor.bench import _quiet, prepare_table, run_once
     from advisor.steering import SurfaceSampler, TableSpace, parse_objectives
-    from advisor.table import table_from_frame
 
     objectives = parse_objectives(objective)
     pooled: dict[str, list[np.ndarray]] = {json.dumps(v): [] for v in variants}
     with _quiet():
         for seed in tables:
-            bench = prepare_table(table_from_frame(make_table(seed)), objectives)
+            bench = prepare_table(_load(seed), objectives)
             candidates = TableSpace(bench.configs).candidates()
             for r in range(repeats):
                 run_seed = int(np.random.SeedSequence([0, r]).generate_state(1)[0])
@@ -185,6 +197,20 @@ def _seeds(text: str) -> list[int]:
     return [int(part) for part in text.split(",")]
 
 
+def _load(table: int | str) -> TrialsTable:
+    """A real table read from its path, or the synthetic table of a seed."""
+    from advisor.table import read_table, table_from_frame
+
+    return read_table(table) if isinstance(table, str) else table_from_frame(make_table(table))
+
+
+def _tables(text: str) -> list[int | str]:
+    """Synthetic seeds (`0-9`, `1,2,5`) or comma-separated paths of real tables (`*.csv`)."""
+    if ".csv" in text:
+        return list(text.split(","))
+    return list(_seeds(text))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -193,14 +219,19 @@ def main() -> None:
     table.add_argument("--replicates", type=int, default=2)
     table.add_argument("--out", required=True)
     suite = commands.add_parser("suite", help="benchmark samplers on many synthetic tables")
-    suite.add_argument("--tables", default="100-109", help="seeds, e.g. 100-109 or 1,2,5")
+    suite.add_argument(
+        "--tables", default="100-109", help="synthetic seeds (100-109, 1,2,5) or a.csv,b.csv"
+    )
     suite.add_argument("--objective", default="f1,loss")
     suite.add_argument("--samplers", default="surface,nsga2,tpe,gp,random")
     suite.add_argument("--budget", type=int, default=30)
     suite.add_argument("--repeats", type=int, default=20)
     suite.add_argument("--json", dest="json_path", help="also write the summary here")
+    suite.add_argument("--plot", help="PNG of the pooled hypervolume ratio against trials")
     variants = commands.add_parser("variants", help="surface sampler variants on many tables")
-    variants.add_argument("--tables", default="0-9")
+    variants.add_argument(
+        "--tables", default="0-9", help="synthetic seeds (0-9) or real tables (a.csv,b.csv)"
+    )
     variants.add_argument("--objective", default="f1,loss")
     variants.add_argument("--budget", type=int, default=30)
     variants.add_argument("--repeats", type=int, default=20)
@@ -214,7 +245,7 @@ def main() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if args.command == "variants":
         pooled = run_variants(
-            _seeds(args.tables),
+            _tables(args.tables),
             args.objective,
             [json.loads(v) for v in args.variant],
             args.budget,
@@ -224,11 +255,23 @@ def main() -> None:
             print(json.dumps(row))
         return
     out = run_suite(
-        _seeds(args.tables), args.objective, args.samplers.split(","), args.budget, args.repeats
+        _tables(args.tables), args.objective, args.samplers.split(","), args.budget, args.repeats
     )
     rows = summarise(out["pooled"])
     for row in rows:
         print(json.dumps(row))
+    if args.plot:
+        from advisor.bench import BenchResult, plot_benchmark
+        from advisor.steering import parse_objectives
+
+        objectives = parse_objectives(args.objective)
+        n_configs = max(t["configurations"] for t in out["tables"])
+        pooled = BenchResult(objectives, out["pooled"], n_configs, 0, [], 0)
+        title = (
+            f"{args.objective}: {len(out['tables'])} tables x {args.repeats} repeats"
+            " (mean, band: ±1 sd)"
+        )
+        plot_benchmark(pooled, args.plot, title)
     if args.json_path:
         with open(args.json_path, "w") as handle:
             json.dump(

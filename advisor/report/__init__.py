@@ -15,7 +15,6 @@ from advisor.report._interaction import interaction_figure, strongest_pair
 from advisor.report._main_effects import main_effects_figure
 from advisor.report._pareto_plot import pareto_figure
 from advisor.report._seeds import seed_figure, seed_summary
-from advisor.report._surfaces import report_surfaces
 
 __all__ = [
     "HTML_NAME",
@@ -28,7 +27,6 @@ __all__ = [
     "interaction_figure",
     "main_effects_figure",
     "pareto_figure",
-    "report_surfaces",
     "seed_figure",
     "seed_summary",
     "strongest_pair",

@@ -26,9 +26,8 @@ from advisor.report._sections import (
 )
 from advisor.report._seeds import seed_figure
 from advisor.report._style import metric_name, save_png
-from advisor.report._surfaces import report_surfaces
 from advisor.steering._objectives import Objective, parse_objectives
-from advisor.surface import FittedSurface
+from advisor.surface import FittedSurface, current_surfaces
 from advisor.table import METRICS, TrialsTable
 
 HTML_NAME = "report.html"
@@ -108,7 +107,7 @@ def build_report(
     table, stored, name = _load(source)
     if table.rows.empty:
         raise DataError(f"{name} has no finished trials to report on; run `advisor grid` first")
-    surfaces, notes = report_surfaces(table, stored, degree)
+    surfaces, notes = current_surfaces(table, stored, degree)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     report = _Report(out, Page(title or f"advisor report: {name}"), notes=notes)

@@ -39,3 +39,4 @@ class _Plan:
     model: BayesianQuadratic | None = None
     evaluated: np.ndarray | None = None  # raw configurations of finished trials (unique)
     pending: np.ndarray | None = None  # raw configurations of running and waiting trials
+    reference: np.ndarray | None = None  # observed median per objective (minimised): ref point

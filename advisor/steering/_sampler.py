@@ -36,10 +36,10 @@ class SurfaceSampler(BaseSampler):
     smooth Gaussian-process residual on the finished trials (inputs: the numeric parameters, on
     a log scale for log distributions and `log_params`, each range scaled to [-1, 1]; values
     worse than the `focus` quantile are capped there, so the surfaces spend their terms on the
-    region worth having). It then draws
-    one set of surfaces from the posterior (Thompson sampling) and proposes the candidate that
-    adds the most hypervolume to the configurations already run, all valued by the same draw.
-    The reference point is each objective's median predicted value over the candidates.
+    region worth having). It then draws one set of surfaces from a tempered posterior (Thompson
+    sampling with the draws' spread scaled by `exploration`) and proposes the candidate that adds
+    the most hypervolume to the configurations already run, all valued by the same draw. The
+    reference point is each objective's median over the finished trials.
     Evaluated (or running) configurations are not proposed again while other candidates remain.
 
     The trial goes to `fallback` (NSGA-II by default; every hook is forwarded) while fewer than
@@ -61,6 +61,8 @@ class SurfaceSampler(BaseSampler):
         focus: quantile at which observed values are capped before fitting (None: no cap).
         n_draws: posterior draws per proposal (1: Thompson sampling; more: Monte Carlo
             expected hypervolume improvement).
+        exploration: scale of each draw's deviation from the posterior mean (1: plain Thompson
+            sampling; smaller: proposals closer to the predicted front, for small budgets).
         surrogate: the unfitted surface model (default `BayesianQuadratic(residual=64)`: the
             quadratic plus a Gaussian-process residual through 64 random Fourier features).
         max_candidates: size of a generated candidate set.
@@ -78,8 +80,9 @@ class SurfaceSampler(BaseSampler):
         n_startup_trials: int = 4,
         min_cv_r2: float = 0.0,
         cv_min_trials: int | None = None,
-        focus: float | None = 0.5,
+        focus: float | None = 0.7,
         n_draws: int = 1,
+        exploration: float = 0.5,
         surrogate: BayesianQuadratic | None = None,
         max_candidates: int = 4096,
         log_params: Sequence[str] = ("learning_rate", "batch_size"),
@@ -87,6 +90,10 @@ class SurfaceSampler(BaseSampler):
         search_space: Mapping[str, BaseDistribution] | None = None,
         seed: int | None = None,
     ) -> None:
+        if focus is not None and not 0.0 < focus <= 1.0:
+            raise ValueError(f"focus must lie in (0, 1] or be None, got {focus}")
+        if exploration <= 0.0:
+            raise ValueError(f"exploration must be positive, got {exploration}")
         self._candidates = _candidate_rows(candidates)
         self._fallback = fallback or optuna.samplers.NSGAIISampler(seed=seed)
         self.n_startup_trials = n_startup_trials
@@ -94,6 +101,7 @@ class SurfaceSampler(BaseSampler):
         self.cv_min_trials = cv_min_trials
         self.focus = focus
         self.n_draws = n_draws
+        self.exploration = exploration
         self.surrogate = surrogate or BayesianQuadratic(residual=64)
         self.max_candidates = max_candidates
         self.log_params = tuple(log_params)
@@ -179,6 +187,7 @@ class SurfaceSampler(BaseSampler):
                 trial, f"too few finished trials to steer ({n} < {self.n_startup_trials})", n
             )
         values = values[usable] * _signs(study)
+        reference = np.median(values, axis=0)
         if self.focus is not None:
             values = np.minimum(values, np.quantile(values, self.focus, axis=0))
         try:
@@ -194,7 +203,8 @@ class SurfaceSampler(BaseSampler):
         pending = space.raw_matrix([t.params for t in trials if t.state in waiting])
         evaluated = np.unique(raw[usable], axis=0)
         decision = SamplerDecision(trial.number, "surface", "the surfaces steer", n, cv)
-        return _Plan(decision, space, model, evaluated, pending[~np.isnan(pending).any(axis=1)])
+        pending = pending[~np.isnan(pending).any(axis=1)]
+        return _Plan(decision, space, model, evaluated, pending, reference)
 
     def _intersection(self, study: Study) -> dict[str, BaseDistribution]:
         """The finished trials' intersection search space, updated incrementally per study."""
@@ -246,6 +256,7 @@ class SurfaceSampler(BaseSampler):
         space, model = plan.space, plan.model
         assert space is not None and model is not None
         assert plan.evaluated is not None and plan.pending is not None
+        assert plan.reference is not None
         candidates = self._candidate_set(space)
         if candidates.shape[0] == 0:
             fallback = self._fallback_plan(trial, "no candidate lies in the search space", 0)
@@ -255,9 +266,10 @@ class SurfaceSampler(BaseSampler):
         fresh = np.array([k not in seen_keys for k in space.keys(candidates)])
         pool = space.to_unit(candidates[fresh] if fresh.any() else candidates)
         mean, _ = model.predict(space.to_unit(candidates))
-        low, high = mean.min(axis=0), np.median(mean, axis=0)
+        low, high = mean.min(axis=0), plan.reference
         rng = np.random.default_rng([self._seed, trial.number])
-        draws = model.sample(np.vstack([pool, space.to_unit(seen)]), rng, self.n_draws)
+        points = np.vstack([pool, space.to_unit(seen)])
+        draws = model.sample(points, rng, self.n_draws, spread=self.exploration)
         pool_mean, pool_sd = model.predict(pool)
         spread = (pool_sd / np.where(high > low, high - low, 1.0)).sum(axis=1)
         index, _ = choose(draws[:, : len(pool)], draws[:, len(pool) :], low, high, spread)

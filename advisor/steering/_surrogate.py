@@ -203,15 +203,21 @@ class BayesianQuadratic:
         var = np.einsum("ip,kpq,iq->ik", z, self.cov_, z) + self.noise_var_ / self.n_
         return self._unscale(mean), np.sqrt(np.clip(var, 0.0, None)) * self.y_scale_
 
-    def sample(self, x: np.ndarray, rng: np.random.Generator, n_draws: int = 1) -> np.ndarray:
-        """Joint posterior draws of the surfaces at `x`: `(n_draws, n_points, n_objectives)`."""
+    def sample(
+        self, x: np.ndarray, rng: np.random.Generator, n_draws: int = 1, spread: float = 1.0
+    ) -> np.ndarray:
+        """Joint posterior draws of the surfaces at `x`: `(n_draws, n_points, n_objectives)`.
+
+        `spread` scales every draw's deviation from the posterior mean (1: exact posterior
+        draws; below 1: a tempered posterior, whose draws stay closer to the mean).
+        """
         z = self._terms(x)
         k, p = self.coef_.shape
         draws = np.empty((n_draws, z.shape[0], k))
         for j in range(k):
-            root = _root(self.cov_[j])
+            root = spread * _root(self.cov_[j])
             beta = self.coef_[j] + rng.standard_normal((n_draws, p)) @ root.T
-            offset = rng.standard_normal(n_draws) * np.sqrt(self.noise_var_[j] / self.n_)
+            offset = spread * rng.standard_normal(n_draws) * np.sqrt(self.noise_var_[j] / self.n_)
             draws[:, :, j] = beta @ z.T + offset[:, None]
         return draws * self.y_scale_ + self.y_mean_
 

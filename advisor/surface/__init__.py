@@ -12,6 +12,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from advisor.surface._current import current_surfaces
     from advisor.surface._estimator import ResponseSurface, SurfaceWarning
     from advisor.surface._fit import SkippedSurface, SurfaceFits, fit_surfaces, parse_metrics
     from advisor.surface._model import (
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     StoredSurface = FittedSurface
 
 _EXPORTS = {
+    "current_surfaces": "_current",
     "ResponseSurface": "_estimator",
     "SurfaceWarning": "_estimator",
     "SkippedSurface": "_fit",
@@ -78,6 +80,7 @@ __all__ = [
     "SurfaceWarning",
     "Term",
     "TermStats",
+    "current_surfaces",
     "fit_surfaces",
     "load_surfaces",
     "parse_metrics",

@@ -110,7 +110,7 @@ def test_report_fits_surfaces_itself_and_refits_stale_ones(tmp_path: Path) -> No
     )
     payload = report_json("--study", "cards", "--storage", url, "--out", str(tmp_path / "a"))
     assert any(
-        n.startswith("f1: no surface stored: fitted for this report")
+        n.startswith("f1: no surface stored: fitted here")
         and "at degree 1 (too few trials for degree 2)" in n
         for n in payload["notes"]
     )
@@ -131,7 +131,7 @@ def test_report_fits_surfaces_itself_and_refits_stale_ones(tmp_path: Path) -> No
     study.add_trial(extra)
     payload = report_json("--study", "cards", "--storage", url, "--out", str(tmp_path / "b"))
     assert (
-        "f1: stored surface fitted on 5 trials, now 6: refitted for this report (run "
+        "f1: stored surface fitted on 5 trials, now 6: refitted here (run "
         "`advisor fit-surface` to store it)" in payload["notes"]
     )
 

@@ -226,3 +226,36 @@ def test_relative_objective_without_baseline_fails_before_training(tmp_path: Pat
     assert result.exit_code == 1
     assert "no baseline" in result.stderr and "f1_rel" in result.stderr
     assert optuna.get_all_study_names(url) == ["nobase"]  # no objective study was created
+
+
+def test_suggest_uses_stored_surfaces_and_refits_with_their_options(grid_db: str) -> None:
+    from advisor.steering import parse_objectives
+    from advisor.storage import open_storage
+    from advisor.tune import _surfaces
+
+    def suggest_notes() -> list[str]:
+        args = ["suggest", "--study", "steer", "--objective", "accuracy,f1", "--json"]
+        result = runner.invoke(app, [*args, "--storage", grid_db])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["notes"]
+
+    stored = runner.invoke(
+        app, ["fit-surface", "--study", "steer", "--degree", "1", "--storage", grid_db, "--json"]
+    )
+    assert stored.exit_code == 0, stored.output
+    assert not any("refitted" in n or "no surface stored" in n for n in suggest_notes())
+    study = optuna.load_study(study_name="steer@accuracy,f1", storage=grid_db)
+    first = study.get_trials(states=(TrialState.COMPLETE,))[0]
+    study.add_trial(
+        optuna.trial.create_trial(
+            params=first.params,
+            distributions=first.distributions,
+            values=first.values,
+            user_attrs=first.user_attrs,
+        )
+    )
+    notes = suggest_notes()
+    assert "accuracy: stored surface fitted on 12 trials, now 13: refitted here" in notes[0]
+    grid = optuna.load_study(study_name="steer", storage=open_storage(grid_db))
+    fits, _ = _surfaces(grid, study, parse_objectives("accuracy,f1"))
+    assert fits["accuracy"].degree == fits["f1"].degree == 1  # the stored surfaces' option

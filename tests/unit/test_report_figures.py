@@ -17,7 +17,6 @@ from advisor.report import (
     interaction_figure,
     main_effects_figure,
     pareto_figure,
-    report_surfaces,
     seed_figure,
     seed_summary,
     strongest_pair,
@@ -25,7 +24,7 @@ from advisor.report import (
 from advisor.report._data import averaged_prediction, candidate_grid
 from advisor.report._html import Page
 from advisor.steering import parse_objectives
-from advisor.surface import fit_surfaces
+from advisor.surface import current_surfaces, fit_surfaces
 from advisor.table import PARAMS, TrialsTable
 
 BASELINE = {"accuracy": 0.8, "f1": 0.5, "loss": 0.45}
@@ -204,14 +203,14 @@ def test_seed_figure_is_none_without_replicates() -> None:
 
 
 def test_stored_surfaces_reused_when_current_and_refitted_when_stale(table, surfaces) -> None:
-    got, notes = report_surfaces(table, surfaces)
+    got, notes = current_surfaces(table, surfaces)
     assert got["f1"] is surfaces["f1"] and notes == []
     fewer = TrialsTable(rows=table.rows.iloc[:-2], baseline=table.baseline)
-    got, notes = report_surfaces(fewer, surfaces)
+    got, notes = current_surfaces(fewer, surfaces)
     assert got["f1"].stats.n == len(table.rows) - 2
     assert any("fitted on 54 trials, now 52: refitted" in n for n in notes)
     few = TrialsTable(rows=table.rows.iloc[::7], baseline=None)  # 8 rows, 3 levels each
-    got, notes = report_surfaces(few, None, degree=2)
+    got, notes = current_surfaces(few, None, degree=2)
     assert got["f1"].degree == 1 and "f1_rel" not in got
     assert any("at degree 1 (too few trials for degree 2)" in n for n in notes)
 

@@ -1,19 +1,24 @@
-"""The surfaces a report draws: the stored ones while they are current, else fitted here."""
+"""The surfaces to predict with: the stored ones while they are current, else fitted here."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from advisor.errors import FitError
-from advisor.surface import FittedSurface, fit_surfaces
+from advisor.surface._fit import fit_surfaces
+from advisor.surface._model import FittedSurface
 from advisor.table import METRICS, TrialsTable
 
 
-def report_surfaces(
-    table: TrialsTable, stored: Mapping[str, FittedSurface] | None, degree: int = 2
+def current_surfaces(
+    table: TrialsTable,
+    stored: Mapping[str, FittedSurface] | None,
+    degree: int = 2,
+    metrics: Sequence[str] = METRICS,
 ) -> tuple[dict[str, FittedSurface], list[str]]:
-    """Surfaces keyed by target (`f1`, `f1_rel`) and notes on what was refitted or skipped.
+    """Surfaces of `metrics` keyed by target (`f1`, `f1_rel`) and notes on what was refitted or
+    skipped (`advisor report` and `advisor suggest` predict with them).
 
     `stored` is None for a table (nothing can be stored: fitting here is the normal case, so
     only lowered degrees and skipped surfaces are noted) and a study's stored surfaces else.
@@ -26,7 +31,7 @@ def report_surfaces(
     surfaces: dict[str, FittedSurface] = {}
     notes: list[str] = []
     wanted = ("", "_rel") if table.baseline else ("",)
-    for metric in METRICS:
+    for metric in metrics:
         column = table.rows.get(metric)
         count = 0 if column is None else int(column.notna().sum())
         if count == 0:
@@ -52,7 +57,7 @@ def _refit(
     storable: bool,
 ) -> tuple[dict[str, FittedSurface], str]:
     options: dict[str, Any] = {"degree": degree}
-    why = "no surface stored: fitted for this report (`advisor fit-surface` stores them)"
+    why = "no surface stored: fitted here (`advisor fit-surface` stores them)"
     if previous is not None:
         options = {
             "degree": previous.degree,
@@ -62,8 +67,8 @@ def _refit(
             "alpha": previous.alpha,
         }
         why = (
-            f"stored surface fitted on {previous.stats.n} trials, now {count}: refitted for "
-            "this report (run `advisor fit-surface` to store it)"
+            f"stored surface fitted on {previous.stats.n} trials, now {count}: refitted here "
+            "(run `advisor fit-surface` to store it)"
         )
     mode = "both" if table.baseline else "absolute"
     error: FitError | None = None
