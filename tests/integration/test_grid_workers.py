@@ -186,7 +186,9 @@ def test_sigkilled_worker_has_its_point_taken_over_and_finished(
     url = storage_url(request, "postgres", tmp_path)
     spec = write_spec(tmp_path, tiny_model, sst2_sample, study_name, **ONE_POINT)
     logs = [tmp_path / "a", tmp_path / "b"]
-    started = [start_worker(spec, url, log, "--grace-period", "2", slowed=True) for log in logs]
+    # grace 6 s, heartbeats every 2 s: a beat delayed by a loaded machine must not let the other
+    # worker take the point over before the kill (seen with grace 2 s and 4 jobs on 2 cores)
+    started = [start_worker(spec, url, log, "--grace-period", "6", slowed=True) for log in logs]
     workers = {w.pid: (w, log) for w, log in zip(started, logs, strict=True)}
     pid = wait_for_training(tmp_path, set(workers))
     victim = running_trial_of(url, study_name, pid)
