@@ -59,6 +59,7 @@ def suggest(
     parsed = parse_objectives(objectives)
     storage = open_storage(storage_url)
     grid = load_study(storage, study_name)
+    _require_baseline(grid, parsed)
     study = ensure_objective_study(storage, grid, parsed)
     surfaces, fit_notes = _surfaces(grid, study, parsed)
     front = predicted_front(
@@ -77,6 +78,16 @@ def suggest(
             study, grid, [s.params for s in front.suggestions if not s.already_run]
         )
     return result
+
+
+def _require_baseline(grid: optuna.Study, objectives: list[Objective]) -> None:
+    """Relative objectives need the study's baseline: say so before anything is created."""
+    relative = [o.name for o in objectives if o.name.endswith("_rel")]
+    if relative and baseline_metrics(grid) is None:
+        raise StorageError(
+            f"study {grid.study_name!r} has no baseline, so {', '.join(relative)} cannot be "
+            "measured; add a [baseline] to the spec, or use absolute objectives"
+        )
 
 
 def _surfaces(
@@ -192,12 +203,7 @@ def tune(
             f"study {study_name!r} has no stored spec (it was not made by "
             "`advisor grid`), so tune cannot run its fine-tunes; use suggest"
         )
-    relative = [o.name for o in parsed if o.name.endswith("_rel")]
-    if relative and baseline_metrics(grid) is None:
-        raise StorageError(
-            f"study {study_name!r} has no baseline, so {', '.join(relative)} cannot be "
-            "measured; add a [baseline] to the spec, or use absolute objectives"
-        )
+    _require_baseline(grid, parsed)
     tuner = prepare_tuner(spec)
     study = ensure_objective_study(storage, grid, parsed)
     study = optuna.load_study(study_name=study.study_name, storage=storage, sampler=chosen)

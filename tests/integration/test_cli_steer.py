@@ -196,7 +196,10 @@ def test_dashboard_shows_objective_names(grid_db: str) -> None:
     assert len(grid["trials"]) == 12
 
 
-def test_relative_objective_without_baseline_fails_before_training(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["tune", "--trials", "1"], ["suggest"]])
+def test_relative_objective_without_baseline_fails_before_anything(
+    tmp_path: Path, command: list[str]
+) -> None:
     import tomllib
 
     from advisor.config import parse_spec
@@ -211,17 +214,7 @@ def test_relative_objective_without_baseline_fails_before_training(tmp_path: Pat
     create_grid_study(spec, open_storage(url))
     result = runner.invoke(
         app,
-        [
-            "tune",
-            "--study",
-            "nobase",
-            "--objective",
-            "f1_rel,loss",
-            "--trials",
-            "1",
-            "--storage",
-            url,
-        ],
+        [*command, "--study", "nobase", "--objective", "f1_rel,loss", "--storage", url],
     )
     assert result.exit_code == 1
     assert "no baseline" in result.stderr and "f1_rel" in result.stderr
