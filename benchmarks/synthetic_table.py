@@ -218,7 +218,7 @@ def main() -> None:
     table.add_argument("--seed", type=int, default=0)
     table.add_argument("--replicates", type=int, default=2)
     table.add_argument("--out", required=True)
-    suite = commands.add_parser("suite", help="benchmark samplers on many synthetic tables")
+    suite = commands.add_parser("suite", help="benchmark samplers on many tables, pooled")
     suite.add_argument(
         "--tables", default="100-109", help="synthetic seeds (100-109, 1,2,5) or a.csv,b.csv"
     )
