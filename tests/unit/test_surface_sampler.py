@@ -161,6 +161,12 @@ def test_tempered_draws_keep_the_mean_and_shrink_the_spread() -> None:
     np.testing.assert_allclose(draws.std(axis=0), 0.5 * sd, rtol=0.05)
 
 
+@pytest.mark.parametrize(("option", "value"), [("exploration", 0.0), ("focus", 1.5)])
+def test_sampler_refuses_bad_options(option: str, value: float) -> None:
+    with pytest.raises(ValueError, match=option):
+        SurfaceSampler(**{option: value})
+
+
 def test_surfaces_refuse_misuse() -> None:
     with pytest.raises(NotFittedError):
         BayesianQuadratic().predict(np.zeros((1, 3)))
