@@ -201,9 +201,9 @@ class SurfaceSampler(BaseSampler):
             return self._fallback_plan(trial, reason, n, cv)
         waiting = (TrialState.RUNNING, TrialState.WAITING)
         pending = space.raw_matrix([t.params for t in trials if t.state in waiting])
+        pending = pending[~np.isnan(pending).any(axis=1)]
         evaluated = np.unique(raw[usable], axis=0)
         decision = SamplerDecision(trial.number, "surface", "the surfaces steer", n, cv)
-        pending = pending[~np.isnan(pending).any(axis=1)]
         return _Plan(decision, space, model, evaluated, pending, reference)
 
     def _intersection(self, study: Study) -> dict[str, BaseDistribution]:
