@@ -15,7 +15,7 @@ so F1 and loss can trade off. Every shape parameter is drawn from the seed, so t
     python benchmarks/synthetic_table.py suite --tables benchmarks/tables/a.csv,b.csv
 
 `suite` runs `advisor.bench.run_benchmark` on each table and pools the runs of all tables;
-`variants` runs the surface sampler with other arguments (JSON; `hierarchy`, `degree`,
+`variants` runs the surface sampler with other arguments (JSON; `bowl`, `hierarchy`, `degree`,
 `alpha_prior`, `lambda_prior`, `residual`, `lengthscale` change its `BayesianQuadratic`) on the
 same seeds and draws.
 """
@@ -164,7 +164,15 @@ def run_variants(
     return {name: np.vstack(runs) for name, runs in pooled.items()}
 
 
-_SURROGATE_ARGS = ("hierarchy", "degree", "alpha_prior", "lambda_prior", "residual", "lengthscale")
+_SURROGATE_ARGS = (
+    "bowl",
+    "hierarchy",
+    "degree",
+    "alpha_prior",
+    "lambda_prior",
+    "residual",
+    "lengthscale",
+)
 
 
 def summarise(

@@ -63,8 +63,9 @@ class SurfaceSampler(BaseSampler):
             expected hypervolume improvement).
         exploration: scale of each draw's deviation from the posterior mean (1: plain Thompson
             sampling; smaller: proposals closer to the predicted front, for small budgets).
-        surrogate: the unfitted surface model (default `BayesianQuadratic(residual=64)`: the
-            quadratic plus a Gaussian-process residual through 64 random Fourier features).
+        surrogate: the unfitted surface model (default `BayesianQuadratic(residual=64,
+            bowl=0.5)`: the quadratic plus a Gaussian-process residual through 64 random Fourier
+            features, with a prior that the optimum lies inside the ranges searched).
         max_candidates: size of a generated candidate set.
         log_params: parameters modelled on a log scale besides log distributions.
         ignore_params: parameters never modelled (replicate seeds); the fallback samples them.
@@ -77,12 +78,12 @@ class SurfaceSampler(BaseSampler):
         *,
         candidates: pd.DataFrame | Sequence[Mapping[str, Any]] | None = None,
         fallback: BaseSampler | None = None,
-        n_startup_trials: int = 4,
+        n_startup_trials: int = 3,
         min_cv_r2: float = 0.0,
         cv_min_trials: int | None = None,
         focus: float | None = 0.7,
         n_draws: int = 1,
-        exploration: float = 0.5,
+        exploration: float = 0.3,
         surrogate: BayesianQuadratic | None = None,
         max_candidates: int = 4096,
         log_params: Sequence[str] = ("learning_rate", "batch_size"),
@@ -102,7 +103,7 @@ class SurfaceSampler(BaseSampler):
         self.focus = focus
         self.n_draws = n_draws
         self.exploration = exploration
-        self.surrogate = surrogate or BayesianQuadratic(residual=64)
+        self.surrogate = surrogate or BayesianQuadratic(residual=64, bowl=0.5)
         self.max_candidates = max_candidates
         self.log_params = tuple(log_params)
         self.ignore_params = tuple(ignore_params)

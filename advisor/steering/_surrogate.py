@@ -1,11 +1,12 @@
 """Bayesian ridge quadratic surfaces: closed-form Gaussian posterior, O(n) in the trials.
 
 Model per objective: `y = b0 + phi(x) @ beta + noise`, `phi` the linear, squared and two-way
-interaction terms of inputs scaled to [-1, 1], `beta_j ~ N(0, w_j / lam)` (second-order terms get
-the smaller prior weight `w = hierarchy`: the effect-hierarchy principle of experimental design),
-`noise ~ N(0, 1 / alpha)`. `lam` and `alpha` maximise the evidence under weak Gamma hyperpriors
-(MacKay's fixed point), which keeps them finite with fewer trials than terms. With them fixed the
-posterior of `beta` is Gaussian, so predictive intervals and Thompson draws are exact.
+interaction terms of inputs scaled to [-1, 1], `beta_j ~ N(mu_j, w_j / lam)` (second-order terms
+get the smaller prior weight `w = hierarchy`: the effect-hierarchy principle of experimental
+design; `mu_j` is 0, or `bowl` for square terms), `noise ~ N(0, 1 / alpha)`. `lam` and `alpha`
+maximise the evidence under weak Gamma hyperpriors (MacKay's fixed point), which keeps them
+finite with fewer trials than terms. With them fixed the posterior of `beta` is Gaussian, so
+predictive intervals and Thompson draws are exact.
 
 Optionally (`residual=D`) a smooth discrepancy term is added: `D` random Fourier features of a
 squared-exponential kernel (length scale `lengthscale` in the scaled inputs) with their own prior
@@ -48,6 +49,11 @@ class BayesianQuadratic:
         max_iter: evidence fixed-point iterations.
         residual: random Fourier features of the Gaussian-process residual (0: none).
         lengthscale: the residual's length scale, in units of the [-1, 1] scaled inputs.
+        bowl: prior mean of every square term's coefficient, in standard deviations of the
+            objective (0: the usual zero-mean prior). Positive values say "lowest in the middle
+            of the box, rising towards its faces": for objectives being minimised, the
+            response-surface assumption that the ranges searched bracket the optimum. The
+            linear terms keep a zero-mean prior, so the data move the bowl's centre freely.
     """
 
     def __init__(
@@ -59,6 +65,7 @@ class BayesianQuadratic:
         max_iter: int = 200,
         residual: int = 0,
         lengthscale: float = 1.0,
+        bowl: float = 0.0,
     ) -> None:
         self.degree = degree
         self.hierarchy = hierarchy
@@ -67,6 +74,7 @@ class BayesianQuadratic:
         self.max_iter = max_iter
         self.residual = residual
         self.lengthscale = lengthscale
+        self.bowl = bowl
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> BayesianQuadratic:
         """Fit one surface per column of `y` on inputs `x` (`(n, d)`, scaled to about [-1, 1])."""
@@ -90,6 +98,9 @@ class BayesianQuadratic:
         self.y_scale_ = np.where(scale > 0, scale, 1.0)
         z = (phi - self.feature_mean_) * np.sqrt(self.weights_)
         t = (y - self.y_mean_) / self.y_scale_
+        # A prior mean is fitted as a zero-mean prior on the deviation from it.
+        self.prior_mean_ = self._prior_mean(x.shape[1], phi.shape[1])
+        deviation = t - (z @ self.prior_mean_)[:, None]
         self.n_ = x.shape[0]
         gram = z.T @ z
         k, p = y.shape[1], z.shape[1]
@@ -98,13 +109,25 @@ class BayesianQuadratic:
         self.noise_var_ = np.zeros(k)
         self.prior_precision_ = np.zeros((k, 2))
         for j in range(k):
+            d = deviation[:, j]
             if self.residual:
-                fitted = self._evidence_groups(gram, z.T @ t[:, j], float(t[:, j] @ t[:, j]))
+                fitted = self._evidence_groups(gram, z.T @ d, float(d @ d))
             else:
-                fitted = self._evidence_isotropic(gram, z.T @ t[:, j], float(t[:, j] @ t[:, j]))
+                fitted = self._evidence_isotropic(gram, z.T @ d, float(d @ d))
             self.coef_[j], self.cov_[j], self.noise_var_[j], self.prior_precision_[j] = fitted
+        self.coef_ += self.prior_mean_
         self.loo_r2_ = self._loo_r2(z, t)
         return self
+
+    def _prior_mean(self, d: int, p: int) -> np.ndarray:
+        """Prior mean of the coefficients in the scaled-term coordinates: `bowl` (in units of
+        the standardised objective) on each square term, 0 elsewhere."""
+        mean = np.zeros(p)
+        if self.bowl and self.degree >= 2:
+            upper = np.triu_indices(d)
+            squares = d + np.flatnonzero(upper[0] == upper[1])
+            mean[squares] = self.bowl / np.sqrt(self.weights_[squares])
+        return mean
 
     def _features(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Quadratic terms (order 1, 2) and residual features (order 0)."""
