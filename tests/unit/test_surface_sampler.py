@@ -114,7 +114,8 @@ def test_posterior_mean_and_loo_match_direct_ridge_algebra(residual: int, bowl: 
 def test_bowl_prior_favours_the_middle_until_the_data_say_otherwise() -> None:
     rng = np.random.default_rng(5)
     middle, corner = np.zeros((1, 3)), np.ones((1, 3))
-    # Three uninformative trials: the flat prior predicts no preference, the bowl the middle.
+    # Three trials of noise: the flat prior's middle-corner gap is whatever they happen to
+    # suggest; the bowl prefers the middle, by more than that.
     few = rng.uniform(-1, 1, (3, 3))
     flat_y = rng.normal(0, 1, 3)
     flat = BayesianQuadratic().fit(few, flat_y)
