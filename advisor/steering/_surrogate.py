@@ -31,10 +31,22 @@ def quadratic_features(x: np.ndarray, degree: int = 2) -> tuple[np.ndarray, np.n
     n, d = x.shape
     columns, orders = [x], [np.ones(d)]
     if degree >= 2:
-        upper = np.triu_indices(d)
-        columns.append(x[:, upper[0]] * x[:, upper[1]])
-        orders.append(np.full(upper[0].size, 2.0))
+        first, second = _second_order_pairs(d)
+        columns.append(x[:, first] * x[:, second])
+        orders.append(np.full(first.size, 2.0))
     return np.hstack(columns), np.concatenate(orders)
+
+
+def square_columns(d: int) -> np.ndarray:
+    """Columns of `quadratic_features(x, 2)` that hold the squares `x_i^2`."""
+    first, second = _second_order_pairs(d)
+    return d + np.flatnonzero(first == second)
+
+
+def _second_order_pairs(d: int) -> tuple[np.ndarray, np.ndarray]:
+    """The factor pairs `(i, j)`, `i <= j`, of the second-order terms, in column order."""
+    first, second = np.triu_indices(d)
+    return first, second
 
 
 class BayesianQuadratic:
@@ -124,8 +136,7 @@ class BayesianQuadratic:
         the standardised objective) on each square term, 0 elsewhere."""
         mean = np.zeros(p)
         if self.bowl and self.degree >= 2:
-            upper = np.triu_indices(d)
-            squares = d + np.flatnonzero(upper[0] == upper[1])
+            squares = square_columns(d)
             mean[squares] = self.bowl / np.sqrt(self.weights_[squares])
         return mean
 
