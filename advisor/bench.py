@@ -32,6 +32,7 @@ from advisor.steering import (
     SurfaceSampler,
     TableSpace,
     UnknownSamplerError,
+    finetune_prior,
     make_sampler,
 )
 from advisor.table import PARAMS, TrialsTable
@@ -172,8 +173,10 @@ def bench_sampler(name: str, seed: int, bench: BenchTable) -> optuna.samplers.Ba
     """The sampler `name` (one of SAMPLERS) with Optuna's defaults, seeded."""
     if name == "surface":
         # Level indices are already the modelling scale: no log transform on top.
-        candidates = TableSpace(bench.configs).candidates()
-        return make_sampler(name, seed, candidates=candidates, log_params=())
+        space = TableSpace(bench.configs)
+        # The prior names the parameters; the benchmark searches their level indices.
+        prior = finetune_prior().renamed({f"{p}_level": p for p in space.names})
+        return make_sampler(name, seed, candidates=space.candidates(), log_params=(), prior=prior)
     return make_sampler(name, seed)
 
 

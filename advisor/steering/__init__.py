@@ -10,6 +10,7 @@ from advisor.steering._pareto import (
     hypervolume_improvements,
     non_dominated_mask,
 )
+from advisor.steering._prior import SurfacePrior, finetune_prior, fit_surface_prior
 from advisor.steering._sampler import SamplerDecision, SurfaceSampler
 from advisor.steering._scale import HypervolumeScale
 from advisor.steering._surrogate import BayesianQuadratic
@@ -24,9 +25,12 @@ __all__ = [
     "Objective",
     "ObjectiveError",
     "SamplerDecision",
+    "SurfacePrior",
     "SurfaceSampler",
     "TableSpace",
     "epsilon_to_front",
+    "finetune_prior",
+    "fit_surface_prior",
     "hypervolume",
     "hypervolume_improvements",
     "non_dominated_mask",

@@ -17,6 +17,7 @@ from optuna.trial import TrialState
 from advisor.errors import FitError
 from advisor.steering._acquisition import choose
 from advisor.steering._decision import SamplerDecision, _Plan
+from advisor.steering._prior import FINETUNE_PRIOR, SurfacePrior, finetune_prior
 from advisor.steering._space import Space
 from advisor.steering._surrogate import BayesianQuadratic
 
@@ -40,6 +41,9 @@ class SurfaceSampler(BaseSampler):
     sampling with the draws' spread scaled by `exploration`) and proposes the candidate that adds
     the most hypervolume to the configurations already run, all valued by the same draw. The
     reference point is each objective's median over the finished trials.
+    The surfaces start from `prior`: by default the shape fine-tune grids usually have
+    (learned from advisor's benchmark tables: F1 and accuracy rise with learning rate and
+    epochs, loss turns up again at the top of both), for the parameters and metrics it names.
     Evaluated (or running) configurations are not proposed again while other candidates remain.
 
     The trial goes to `fallback` (NSGA-II by default; every hook is forwarded) while fewer than
@@ -65,7 +69,12 @@ class SurfaceSampler(BaseSampler):
             sampling; smaller: proposals closer to the predicted front, for small budgets).
         surrogate: the unfitted surface model (default `BayesianQuadratic(residual=64,
             bowl=0.5)`: the quadratic plus a Gaussian-process residual through 64 random Fourier
-            features, with a prior that the optimum lies inside the ranges searched).
+            features, with a prior that the optimum lies inside the ranges searched, for the
+            terms `prior` does not name).
+        prior: prior means of the surfaces' quadratic terms by parameter and metric name
+            (`SurfacePrior`); "finetune" (the default): the one shipped with advisor
+            (learning_rate, batch_size, epochs; accuracy, f1, loss); None: the surrogate's
+            own prior only.
         max_candidates: size of a generated candidate set.
         log_params: parameters modelled on a log scale besides log distributions.
         ignore_params: parameters never modelled (replicate seeds); the fallback samples them.
@@ -85,6 +94,7 @@ class SurfaceSampler(BaseSampler):
         n_draws: int = 1,
         exploration: float = 0.3,
         surrogate: BayesianQuadratic | None = None,
+        prior: SurfacePrior | str | None = FINETUNE_PRIOR,
         max_candidates: int = 4096,
         log_params: Sequence[str] = ("learning_rate", "batch_size"),
         ignore_params: Sequence[str] = ("seed",),
@@ -104,6 +114,11 @@ class SurfaceSampler(BaseSampler):
         self.n_draws = n_draws
         self.exploration = exploration
         self.surrogate = surrogate or BayesianQuadratic(residual=64, bowl=0.5)
+        if prior == FINETUNE_PRIOR:
+            prior = finetune_prior()
+        elif isinstance(prior, str):
+            raise ValueError(f"prior must be a SurfacePrior, {FINETUNE_PRIOR!r} or None")
+        self.prior = prior
         self.max_candidates = max_candidates
         self.log_params = tuple(log_params)
         self.ignore_params = tuple(ignore_params)
@@ -191,8 +206,15 @@ class SurfaceSampler(BaseSampler):
         reference = np.median(values, axis=0)
         if self.focus is not None:
             values = np.minimum(values, np.quantile(values, self.focus, axis=0))
+        prior_mean = None
+        if self.prior is not None:
+            objectives = list(zip(_objective_names(study), _direction_names(study), strict=True))
+            names = [d.name for d in space.dims]
+            prior_mean = self.prior.means(names, objectives, self.surrogate.degree)
         try:
-            model = copy.deepcopy(self.surrogate).fit(space.to_unit(raw[usable]), values)
+            model = copy.deepcopy(self.surrogate).fit(
+                space.to_unit(raw[usable]), values, prior_mean
+            )
         except FitError as exc:
             return self._fallback_plan(trial, f"the surfaces cannot be fitted ({exc})", n)
         cv = dict(zip(_objective_names(study), map(float, model.loo_r2_), strict=True))
@@ -204,7 +226,10 @@ class SurfaceSampler(BaseSampler):
         pending = space.raw_matrix([t.params for t in trials if t.state in waiting])
         pending = pending[~np.isnan(pending).any(axis=1)]
         evaluated = np.unique(raw[usable], axis=0)
-        decision = SamplerDecision(trial.number, "surface", "the surfaces steer", n, cv)
+        reason = "the surfaces steer"
+        if prior_mean is not None and not np.isnan(prior_mean).all():
+            reason += " (surfaces started from the learned prior)"
+        decision = SamplerDecision(trial.number, "surface", reason, n, cv)
         return _Plan(decision, space, model, evaluated, pending, reference)
 
     def _intersection(self, study: Study) -> dict[str, BaseDistribution]:
@@ -289,6 +314,10 @@ class SurfaceSampler(BaseSampler):
 def _signs(study: Study) -> np.ndarray:
     """+1 for minimised objectives, -1 for maximised ones."""
     return np.array([1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in study.directions])
+
+
+def _direction_names(study: Study) -> list[str]:
+    return ["minimize" if d == StudyDirection.MINIMIZE else "maximize" for d in study.directions]
 
 
 def _objective_names(study: Study) -> list[str]:

@@ -37,6 +37,19 @@ def quadratic_features(x: np.ndarray, degree: int = 2) -> tuple[np.ndarray, np.n
     return np.hstack(columns), np.concatenate(orders)
 
 
+def term_names(names: list[str], degree: int = 2) -> list[str]:
+    """Names of the columns of `quadratic_features` for inputs called `names`: `a`, `a^2`,
+    `a*b` (the two names in alphabetical order, so a term's name does not depend on the column
+    order of the inputs)."""
+    terms = list(names)
+    if degree >= 2:
+        first, second = _second_order_pairs(len(names))
+        for i, j in zip(first, second, strict=True):
+            a, b = sorted((names[i], names[j]))
+            terms.append(f"{a}^2" if i == j else f"{a}*{b}")
+    return terms
+
+
 def square_columns(d: int) -> np.ndarray:
     """Columns of `quadratic_features(x, 2)` that hold the squares `x_i^2`."""
     first, second = _second_order_pairs(d)
@@ -88,8 +101,17 @@ class BayesianQuadratic:
         self.lengthscale = lengthscale
         self.bowl = bowl
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> BayesianQuadratic:
-        """Fit one surface per column of `y` on inputs `x` (`(n, d)`, scaled to about [-1, 1])."""
+    def fit(
+        self, x: np.ndarray, y: np.ndarray, prior_mean: np.ndarray | None = None
+    ) -> BayesianQuadratic:
+        """Fit one surface per column of `y` on inputs `x` (`(n, d)`, scaled to about [-1, 1]).
+
+        Args:
+            prior_mean: optional `(n_objectives, n_terms)` prior means of the quadratic terms'
+                coefficients (per unit of each term of `quadratic_features`, in standard
+                deviations of the objective), e.g. from a `SurfacePrior`; NaN entries keep
+                the default (`bowl` on square terms, 0 elsewhere).
+        """
         x = np.asarray(x, dtype=float)
         y = np.asarray(y, dtype=float).reshape(x.shape[0], -1)
         if x.ndim != 2 or x.shape[0] < 2:
@@ -111,8 +133,8 @@ class BayesianQuadratic:
         z = (phi - self.feature_mean_) * np.sqrt(self.weights_)
         t = (y - self.y_mean_) / self.y_scale_
         # A prior mean is fitted as a zero-mean prior on the deviation from it.
-        self.prior_mean_ = self._prior_mean(x.shape[1], phi.shape[1])
-        deviation = t - (z @ self.prior_mean_)[:, None]
+        self.prior_mean_ = self._prior_mean(x.shape[1], phi.shape[1], y.shape[1], prior_mean)
+        deviation = t - z @ self.prior_mean_.T
         self.n_ = x.shape[0]
         gram = z.T @ z
         k, p = y.shape[1], z.shape[1]
@@ -131,13 +153,25 @@ class BayesianQuadratic:
         self.loo_r2_ = self._loo_r2(z, t)
         return self
 
-    def _prior_mean(self, d: int, p: int) -> np.ndarray:
-        """Prior mean of the coefficients in the scaled-term coordinates: `bowl` (in units of
-        the standardised objective) on each square term, 0 elsewhere."""
-        mean = np.zeros(p)
+    def _prior_mean(self, d: int, p: int, k: int, given: np.ndarray | None = None) -> np.ndarray:
+        """`(k, p)` prior means of the coefficients in the scaled-term coordinates: `given`
+        where it is set, else `bowl` (in units of the standardised objective) on each square
+        term and 0 elsewhere; residual features always 0."""
+        per_term = np.zeros((k, self.n_terms_))
         if self.bowl and self.degree >= 2:
-            squares = square_columns(d)
-            mean[squares] = self.bowl / np.sqrt(self.weights_[squares])
+            per_term[:, square_columns(d)] = self.bowl
+        if given is not None:
+            given = np.asarray(given, dtype=float)
+            if given.shape != per_term.shape:
+                raise ValueError(
+                    f"prior_mean must have shape {per_term.shape} (objectives, quadratic terms),"
+                    f" got {given.shape}"
+                )
+            per_term = np.where(np.isnan(given), per_term, given)
+        mean = np.zeros((k, p))
+        # Terms enter the fit as (phi - mean) * sqrt(weight): a coefficient per unit of the
+        # term is one of coefficient * sqrt(weight) there.
+        mean[:, : self.n_terms_] = per_term / np.sqrt(self.weights_[: self.n_terms_])
         return mean
 
     def _features(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
