@@ -23,6 +23,7 @@ _EXPORTS = {
     "trials_table": "advisor.storage",
     "AdvisorError": "advisor.errors",
     "SurfaceSampler": "advisor.steering",
+    "SurfacePrior": "advisor.steering",
     "parse_objectives": "advisor.steering",
     "fit_surfaces": "advisor.surface",
     "ResponseSurface": "advisor.surface",

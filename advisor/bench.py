@@ -172,12 +172,18 @@ class BenchResult:
 def bench_sampler(name: str, seed: int, bench: BenchTable) -> optuna.samplers.BaseSampler:
     """The sampler `name` (one of SAMPLERS) with Optuna's defaults, seeded."""
     if name == "surface":
-        # Level indices are already the modelling scale: no log transform on top.
-        space = TableSpace(bench.configs)
-        # The prior names the parameters; the benchmark searches their level indices.
-        prior = finetune_prior().renamed({f"{p}_level": p for p in space.names})
-        return make_sampler(name, seed, candidates=space.candidates(), log_params=(), prior=prior)
+        return surface_sampler(bench, seed)
     return make_sampler(name, seed)
+
+
+def surface_sampler(bench: BenchTable, seed: int, **options: Any) -> SurfaceSampler:
+    """`SurfaceSampler` over the table's configurations, with `options` changed."""
+    space = TableSpace(bench.configs)
+    # Level indices are already the modelling scale: no log transform on top. The prior names
+    # the parameters; the benchmark searches their level indices.
+    prior = finetune_prior().renamed({f"{p}_level": p for p in space.names})
+    settings: dict[str, Any] = {"log_params": (), "prior": prior, **options}
+    return SurfaceSampler(candidates=space.candidates(), seed=seed, **settings)
 
 
 def run_once(

@@ -16,8 +16,9 @@ so F1 and loss can trade off. Every shape parameter is drawn from the seed, so t
 
 `suite` runs `advisor.bench.run_benchmark` on each table and pools the runs of all tables;
 `variants` runs the surface sampler with other arguments (JSON; `bowl`, `hierarchy`, `degree`,
-`alpha_prior`, `lambda_prior`, `residual`, `lengthscale` change its `BayesianQuadratic`) on the
-same seeds and draws.
+`alpha_prior`, `lambda_prior`, `residual`, `lengthscale` change its `BayesianQuadratic`;
+`{"prior": null}` drops the learned prior) on the same seeds and draws, built as `advisor bench`
+builds it.
 """
 
 from __future__ import annotations
@@ -132,15 +133,14 @@ def run_variants(
 
     `tables`: synthetic table seeds, or paths of real tables (benchmark-table CSVs).
     """
-    from advisor.bench import _quiet, prepare_table, run_once
-    from advisor.steering import SurfaceSampler, TableSpace, parse_objectives
+    from advisor.bench import _quiet, prepare_table, run_once, surface_sampler
+    from advisor.steering import SurfaceSampler, parse_objectives
 
     objectives = parse_objectives(objective)
     pooled: dict[str, list[np.ndarray]] = {json.dumps(v): [] for v in variants}
     with _quiet():
         for seed in tables:
             bench = prepare_table(_load(seed), objectives)
-            candidates = TableSpace(bench.configs).candidates()
             for r in range(repeats):
                 run_seed = int(np.random.SeedSequence([0, r]).generate_state(1)[0])
                 draws = np.random.default_rng([0, r, 1]).integers(
@@ -152,13 +152,7 @@ def run_variants(
                     surrogate = copy.deepcopy(SurfaceSampler().surrogate)  # the default model
                     for key, value in model.items():
                         setattr(surrogate, key, value)
-                    sampler = SurfaceSampler(
-                        candidates=candidates,
-                        seed=run_seed,
-                        log_params=(),
-                        surrogate=surrogate,
-                        **kwargs,
-                    )
+                    sampler = surface_sampler(bench, run_seed, surrogate=surrogate, **kwargs)
                     ratios = run_once(bench, objectives, sampler, budget, draws)
                     pooled[json.dumps(variant)].append(ratios)
     return {name: np.vstack(runs) for name, runs in pooled.items()}

@@ -43,7 +43,8 @@ class SurfaceSampler(BaseSampler):
     reference point is each objective's median over the finished trials.
     The surfaces start from `prior`: by default the shape fine-tune grids usually have
     (learned from advisor's benchmark tables: F1 and accuracy rise with learning rate and
-    epochs, loss turns up again at the top of both), for the parameters and metrics it names.
+    epochs, loss turns up again at the top of the learning rates), for the parameters and
+    metrics it names.
     Evaluated (or running) configurations are not proposed again while other candidates remain.
 
     The trial goes to `fallback` (NSGA-II by default; every hook is forwarded) while fewer than
