@@ -309,10 +309,16 @@ def test_signals_are_held_back_while_storage_is_written() -> None:
     from advisor.worker import deferred_signals
 
     reached = []
-    with pytest.raises(KeyboardInterrupt), deferred_signals():
-        os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(0.05)
-        reached.append("end of block")
+    # Python's own Ctrl-C handler, whatever this process inherited (a shell starts background
+    # jobs with SIGINT ignored, and Python then leaves it ignored).
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt), deferred_signals():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            reached.append("end of block")
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     assert reached == ["end of block"]
 
 
