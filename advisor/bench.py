@@ -248,10 +248,7 @@ def run_benchmark(
     modes: list[str] = []
     with _quiet():
         for r in range(repeats):
-            run_seed = int(np.random.SeedSequence([seed, r]).generate_state(1)[0])
-            draws = np.random.default_rng([seed, r, 1]).integers(
-                0, 2**31, size=(len(bench.configs), budget)
-            )
+            run_seed, draws = repeat_streams(seed, r, len(bench.configs), budget)
             for name in samplers:
                 sampler = bench_sampler(name, run_seed, bench)
                 tick = (lambda n=name: on_trial(n)) if on_trial is not None else None
@@ -263,6 +260,14 @@ def run_benchmark(
     return BenchResult(
         list(objectives), ratios, len(bench.configs), bench.pareto_size, names, seed, share
     )
+
+
+def repeat_streams(seed: int, repeat: int, n_configs: int, budget: int) -> tuple[int, np.ndarray]:
+    """Repeat `repeat`'s sampler seed and replicate draws (`(n_configs, budget)`: which
+    replicate answers each visit), the same for every sampler."""
+    run_seed = int(np.random.SeedSequence([seed, repeat]).generate_state(1)[0])
+    draws = np.random.default_rng([seed, repeat, 1]).integers(0, 2**31, size=(n_configs, budget))
+    return run_seed, draws
 
 
 @contextmanager

@@ -23,35 +23,35 @@ from pathlib import Path
 
 import numpy as np
 
-from advisor.bench import _quiet, prepare_table, run_once, surface_sampler
+from advisor.bench import _quiet, prepare_table, repeat_streams, run_once, surface_sampler
 from advisor.steering import SurfacePrior, TableSpace, fit_surface_prior, parse_objectives
+from advisor.steering._space import Space
 from advisor.table import read_table
 
 OBJECTIVES = "accuracy,f1,loss"
 
 
 def table_grid(path: str, objectives: list) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """`(x, means, names)` of one table: level coordinates in [-1, 1] and mean metrics."""
+    """`(x, means, names)` of one table: its configurations as the benchmark's surface sampler
+    sees them (level indices scaled to [-1, 1]), their mean metrics, and the parameter names."""
     bench = prepare_table(read_table(path), objectives)
-    space = TableSpace(bench.configs)
-    varied = [j for j, levels in enumerate(space.levels) if levels.size > 1]
-    codes = space.codes[:, varied].astype(float)
-    x = 2.0 * codes / codes.max(axis=0) - 1.0
-    return x, bench.means, [space.names[j] for j in varied]
+    table = TableSpace(bench.configs)
+    levels = Space(table.distributions, log_params=())
+    x = levels.to_unit(levels.raw_matrix(table.candidates()))
+    return x, bench.means, [name.removesuffix("_level") for name in levels.names]
 
 
-def learn(paths: list[str], objectives: list, source: str = "") -> SurfacePrior:
-    grids, names = [], None
-    for path in paths:
-        x, means, table_names = table_grid(path, objectives)
-        if names is not None and table_names != names:
-            raise SystemExit(f"{path} varies {table_names}, the others {names}")
-        names = table_names
-        grids.append((x, means))
-    assert names is not None
-    return fit_surface_prior(
-        grids, names, [(o.name, o.direction) for o in objectives], source=source
-    )
+def learn(
+    grids: dict[str, tuple[np.ndarray, np.ndarray, list[str]]], objectives: list, source: str = ""
+) -> SurfacePrior:
+    """The prior averaged over `grids` (path -> `table_grid(path, objectives)`), which must vary
+    the same parameters."""
+    names = {tuple(grid[2]) for grid in grids.values()}
+    if len(names) != 1:
+        raise SystemExit(f"the tables vary different parameters: {sorted(names)}")
+    pairs = [(x, means) for x, means, _ in grids.values()]
+    directions = [(o.name, o.direction) for o in objectives]
+    return fit_surface_prior(pairs, list(names.pop()), directions, source=source)
 
 
 def leave_one_out(paths: list[str], objective: str, budget: int, repeats: int) -> None:
@@ -61,20 +61,19 @@ def leave_one_out(paths: list[str], objective: str, budget: int, repeats: int) -
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     objectives = parse_objectives(objective)
+    learned = parse_objectives(OBJECTIVES)
+    grids = {path: table_grid(path, learned) for path in paths}
     runs = []
     with _quiet():
         for path in paths:
             start = time.time()
-            prior = learn([p for p in paths if p != path], parse_objectives(OBJECTIVES))
+            prior = learn({p: grid for p, grid in grids.items() if p != path}, learned)
             bench = prepare_table(read_table(path), objectives)
             space = TableSpace(bench.configs)
             prior = prior.renamed({f"{p}_level": p for p in space.names})
             table_runs = []
             for r in range(repeats):
-                seed = int(np.random.SeedSequence([0, r]).generate_state(1)[0])
-                draws = np.random.default_rng([0, r, 1]).integers(
-                    0, 2**31, size=(len(bench.configs), budget)
-                )
+                seed, draws = repeat_streams(0, r, len(bench.configs), budget)
                 sampler = surface_sampler(bench, seed, prior=prior)
                 table_runs.append(run_once(bench, objectives, sampler, budget, draws))
             ratios = np.vstack(table_runs)
@@ -105,7 +104,8 @@ def main() -> None:
         parser.error("--out is required unless --leave-one-out")
     tables = ", ".join(Path(p).stem for p in args.tables)
     source = f"whole-grid surfaces of {len(args.tables)} benchmark tables ({tables})"
-    prior = learn(args.tables, parse_objectives(args.objective), source)
+    objectives = parse_objectives(args.objective)
+    prior = learn({p: table_grid(p, objectives) for p in args.tables}, objectives, source)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(prior.to_dict(), indent=2) + "\n")
     print(f"wrote {args.out}: {len(args.tables)} tables")

@@ -133,7 +133,7 @@ def run_variants(
 
     `tables`: synthetic table seeds, or paths of real tables (benchmark-table CSVs).
     """
-    from advisor.bench import _quiet, prepare_table, run_once, surface_sampler
+    from advisor.bench import _quiet, prepare_table, repeat_streams, run_once, surface_sampler
     from advisor.steering import SurfaceSampler, parse_objectives
 
     objectives = parse_objectives(objective)
@@ -142,10 +142,7 @@ def run_variants(
         for seed in tables:
             bench = prepare_table(_load(seed), objectives)
             for r in range(repeats):
-                run_seed = int(np.random.SeedSequence([0, r]).generate_state(1)[0])
-                draws = np.random.default_rng([0, r, 1]).integers(
-                    0, 2**31, size=(len(bench.configs), budget)
-                )
+                run_seed, draws = repeat_streams(0, r, len(bench.configs), budget)
                 for variant in variants:
                     kwargs = dict(variant)
                     model = {k: kwargs.pop(k) for k in list(kwargs) if k in _SURROGATE_ARGS}

@@ -84,11 +84,14 @@ class SurfacePrior:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "source": self.source,
             "directions": dict(self.directions),
             "coefficients": {k: dict(v) for k, v in self.coefficients.items()},
         }
+        if self.aliases:
+            data["aliases"] = dict(self.aliases)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SurfacePrior:
@@ -98,6 +101,7 @@ class SurfacePrior:
                 for k, v in data["coefficients"].items()
             }
             directions = {str(k): str(v).lower() for k, v in data["directions"].items()}
+            aliases = {str(k): str(v) for k, v in data.get("aliases", {}).items()}
         except (KeyError, AttributeError, TypeError, ValueError) as exc:
             raise ValueError(f"not a surface prior: {exc}") from exc
         missing = sorted(set(coefficients) - set(directions))
@@ -105,7 +109,7 @@ class SurfacePrior:
             raise ValueError(
                 "a surface prior needs a direction (minimize/maximize) for every objective"
             )
-        return cls(coefficients, directions, str(data.get("source", "")))
+        return cls(coefficients, directions, str(data.get("source", "")), aliases)
 
     @classmethod
     def load(cls, path: str | Path) -> SurfacePrior:

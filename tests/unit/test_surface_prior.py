@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import optuna
@@ -59,8 +60,10 @@ def test_means_for_other_parameters_metrics_and_directions() -> None:
 
 def test_round_trip_and_bad_input(tmp_path) -> None:
     path = tmp_path / "prior.json"
-    path.write_text(__import__("json").dumps(PRIOR.to_dict()))
+    path.write_text(json.dumps(PRIOR.to_dict()))
     assert SurfacePrior.load(path).coefficients == PRIOR.coefficients
+    renamed = PRIOR.renamed({"lr_level": "lr"})
+    assert SurfacePrior.from_dict(renamed.to_dict()) == renamed
     with pytest.raises(ValueError, match="not a surface prior"):
         SurfacePrior.from_dict({"coefficients": {"f1": 3}})
     with pytest.raises(ValueError, match="direction"):
