@@ -17,7 +17,7 @@ import logging
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -105,6 +105,18 @@ class BenchResult:
     kept: list[str]
     seed: int
     fallback_share: float | None = None
+    # trials each sampler spends sampling at random before its model steers (None: always)
+    random_starts: dict[str, int | None] = field(default_factory=dict)
+
+    def in_random_start(self, budget: int) -> list[str]:
+        """Samplers whose first `budget` trials were all sampled at random: at that budget
+        they cannot differ from `random` except by chance."""
+        return [
+            name
+            for name in self.ratios
+            if name in self.random_starts
+            and (self.random_starts[name] is None or budget <= (self.random_starts[name] or 0))
+        ]
 
     @property
     def budget(self) -> int:
@@ -166,6 +178,7 @@ class BenchResult:
             },
             "seed": self.seed,
             "surface_fallback_share": self.fallback_share,
+            "random_start": dict(self.random_starts),
         }
 
 
@@ -176,12 +189,29 @@ def bench_sampler(name: str, seed: int, bench: BenchTable) -> optuna.samplers.Ba
     return make_sampler(name, seed)
 
 
+def random_start(sampler: optuna.samplers.BaseSampler) -> int | None:
+    """Trials `sampler` samples at random before its model steers (None: it never steers).
+
+    Optuna's defaults: NSGA-II's first generation (`population_size`, 50), TPE's and GP's
+    `n_startup_trials` (10); the surface sampler hands its first `n_startup_trials` to its
+    fallback, whose first trials are random too.
+    """
+    if isinstance(sampler, optuna.samplers.RandomSampler):
+        return None
+    if isinstance(sampler, SurfaceSampler):
+        return int(sampler.n_startup_trials)
+    if isinstance(sampler, optuna.samplers.NSGAIISampler):
+        return int(getattr(sampler, "_population_size", 50))
+    return int(getattr(sampler, "_n_startup_trials", 0))
+
+
 def surface_sampler(bench: BenchTable, seed: int, **options: Any) -> SurfaceSampler:
     """`SurfaceSampler` over the table's configurations, with `options` changed."""
     space = TableSpace(bench.configs)
     # Level indices are already the modelling scale: no log transform on top. The prior names
-    # the parameters; the benchmark searches their level indices.
-    prior = finetune_prior().renamed({f"{p}_level": p for p in space.names})
+    # the parameters; the benchmark searches their level indices (the prior is told their
+    # values, to place the table's box in its absolute coordinates).
+    prior = space.level_prior(finetune_prior())
     settings: dict[str, Any] = {"log_params": (), "prior": prior, **options}
     return SurfaceSampler(candidates=space.candidates(), seed=seed, **settings)
 
@@ -246,11 +276,13 @@ def run_benchmark(
             )
     ratios = {name: np.zeros((repeats, budget)) for name in samplers}
     modes: list[str] = []
+    starts: dict[str, int | None] = {}
     with _quiet():
         for r in range(repeats):
             run_seed, draws = repeat_streams(seed, r, len(bench.configs), budget)
             for name in samplers:
                 sampler = bench_sampler(name, run_seed, bench)
+                starts[name] = random_start(sampler)
                 tick = (lambda n=name: on_trial(n)) if on_trial is not None else None
                 ratios[name][r] = run_once(bench, objectives, sampler, budget, draws, tick)
                 if isinstance(sampler, SurfaceSampler):
@@ -258,15 +290,21 @@ def run_benchmark(
     share = modes.count("fallback") / len(modes) if modes else None
     names = [o.name for o, k in zip(objectives, bench.scale.kept, strict=True) if k]
     return BenchResult(
-        list(objectives), ratios, len(bench.configs), bench.pareto_size, names, seed, share
+        list(objectives), ratios, len(bench.configs), bench.pareto_size, names, seed, share, starts
     )
 
 
 def repeat_streams(seed: int, repeat: int, n_configs: int, budget: int) -> tuple[int, np.ndarray]:
     """Repeat `repeat`'s sampler seed and replicate draws (`(n_configs, budget)`: which
-    replicate answers each visit), the same for every sampler."""
+    replicate answers each visit), the same for every sampler.
+
+    The draws are made visit by visit (all configurations' k-th visit, then the next), so the
+    first k columns do not depend on `budget`: a checkpoint's value is the same whatever
+    `--budget` the benchmark runs to.
+    """
     run_seed = int(np.random.SeedSequence([seed, repeat]).generate_state(1)[0])
-    draws = np.random.default_rng([seed, repeat, 1]).integers(0, 2**31, size=(n_configs, budget))
+    rng = np.random.default_rng([seed, repeat, 1])
+    draws = rng.integers(0, 2**31, size=(budget, n_configs)).T
     return run_seed, draws
 
 

@@ -15,6 +15,9 @@ DESIGNS = ("factorial", "ccd", "box-behnken", "lhs")
 BASELINE_KINDS = ("checkpoint", "config", "none")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 SPACE_NAMES = ("learning_rate", "batch_size", "epochs")
+MAX_SEED = 2**32 - 1  # numpy, torch and transformers seed with unsigned 32-bit integers
+MAX_LEVELS = 100  # values per range dimension: 100**3 configurations is already a million
+MAX_SAMPLES = 100_000  # LHS points; a grid over 10,000 points needs `advisor grid --force` too
 
 _ALLOWED: dict[str, set[str]] = {
     "": {"study", "model", "data", "space", "grid", "baseline", "training"},
@@ -153,6 +156,11 @@ def parse_spec(raw: dict[str, Any], base_dir: str = ".") -> StudySpec:
     grid = raw.get("grid", {})
     baseline = raw.get("baseline", {"kind": "none"})
     name = _string(study["name"], "study.name")
+    if "@" in name:  # `NAME@f1,loss` is the objective study of grid study NAME
+        raise SpecError(
+            f"study.name = {name!r} contains '@', which advisor keeps for the objective studies "
+            "of a grid study (NAME@f1,loss); choose a name without '@'"
+        )
     design = _choice(grid.get("design", "factorial"), DESIGNS, "grid.design")
     kind = _choice(baseline.get("kind", "none"), BASELINE_KINDS, "baseline.kind")
     space = tuple(_dimension(n, raw["space"].get(n)) for n in SPACE_NAMES)
@@ -163,12 +171,12 @@ def parse_spec(raw: dict[str, Any], base_dir: str = ".") -> StudySpec:
         data=_data_spec(data),
         space=space,
         design=design,
-        levels=_positive_int(grid.get("levels", 3), "grid.levels"),
+        levels=_bounded_int(grid.get("levels", 3), "grid.levels", MAX_LEVELS),
         seeds=_seeds(grid.get("seeds", [0])),
-        samples=_optional_int(grid.get("samples"), "grid.samples"),
+        samples=_optional_bounded_int(grid.get("samples"), "grid.samples", MAX_SAMPLES),
         baseline_kind=kind,
         baseline_params=_baseline_params(baseline, kind, space),
-        baseline_seed=_int(baseline.get("seed", 0), "baseline.seed"),
+        baseline_seed=_seed(baseline.get("seed", 0), "baseline.seed"),
         training=_training_spec(raw.get("training", {})),
         base_dir=base_dir,
     )
@@ -266,14 +274,28 @@ def _positive_int(value: Any, key: str) -> int:
     return number
 
 
-def _optional_int(value: Any, key: str) -> int | None:
-    return None if value is None else _positive_int(value, key)
+def _bounded_int(value: Any, key: str, limit: int) -> int:
+    number = _positive_int(value, key)
+    if number > limit:
+        raise SpecError(f"{key} = {number} is too large; at most {limit:,}")
+    return number
+
+
+def _optional_bounded_int(value: Any, key: str, limit: int) -> int | None:
+    return None if value is None else _bounded_int(value, key, limit)
+
+
+def _seed(value: Any, key: str) -> int:
+    number = _int(value, key)
+    if not 0 <= number <= MAX_SEED:
+        raise SpecError(f"{key}: seed {number} is outside 0..{MAX_SEED} (2**32 - 1)")
+    return number
 
 
 def _seeds(value: Any) -> tuple[int, ...]:
     if not isinstance(value, list) or not value:
         raise SpecError("grid.seeds must be a non-empty list of whole numbers")
-    seeds = tuple(_int(v, "grid.seeds") for v in value)
+    seeds = tuple(_seed(v, "grid.seeds") for v in value)
     if len(set(seeds)) != len(seeds):
         raise SpecError("grid.seeds has duplicates")
     return seeds
@@ -288,7 +310,7 @@ def _data_spec(data: dict[str, Any]) -> DataSpec:
         if key in data:
             values[key] = _positive_int(data[key], f"data.{key}")
     if "subsample_seed" in data:
-        values["subsample_seed"] = _int(data["subsample_seed"], "data.subsample_seed")
+        values["subsample_seed"] = _seed(data["subsample_seed"], "data.subsample_seed")
     return DataSpec(**values)
 
 

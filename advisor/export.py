@@ -11,7 +11,7 @@ from advisor.table import write_table
 
 def export_study(study_name: str, out: str | Path, storage_url: str | None = None) -> int:
     """Write the finished trials (and the baseline row) to `out`; returns the number of trials."""
-    study = load_study(open_storage(storage_url), study_name)
+    study = load_study(open_storage(storage_url, read_only=True), study_name)
     table = trials_table(study)
     if table.rows.empty:
         raise StorageError(f"study {study_name!r} has no finished trials to export yet")

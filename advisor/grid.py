@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -19,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from advisor.config import StudySpec
 from advisor.design import design_points, point_key
 from advisor.errors import SpecError, StorageError
+from advisor.fingerprint import data_fingerprint, fingerprint_change
 from advisor.grid_status import (
     _OPEN,
     MAX_RETRY,
@@ -31,11 +33,13 @@ from advisor.locks import study_lock
 from advisor.space import grid_space
 from advisor.storage import (
     BASELINE_ATTR,
+    DATA_ATTR,
     SPEC_ATTR,
     baseline_metrics,
     mask_url,
     open_storage,
     resolve_storage_url,
+    storage_failure,
     study_names,
 )
 from advisor.table import METRICS
@@ -45,6 +49,7 @@ from advisor.worker import (
     Observer,
     SilentObserver,
     TrialRecord,
+    check_save_folder,
     deferred_signals,
     record_failure,
     run_trial,
@@ -52,6 +57,7 @@ from advisor.worker import (
     worker_id,
 )
 
+MAX_GRID_POINTS = 10_000  # more needs --force: a typo in grid.levels should not queue millions
 HEARTBEAT_INTERVAL_S = 10
 GRACE_PERIOD_S = 60
 POLL_INTERVAL_S = 5.0
@@ -72,6 +78,8 @@ class GridOptions:
     poll_interval: float = POLL_INTERVAL_S
     save_models: str | None = None
     retry_failed: bool = False
+    force: bool = False  # run a grid of more than MAX_GRID_POINTS points
+    allow_data_change: bool = False  # accept data files that differ from the study's
 
 
 @dataclass
@@ -110,9 +118,8 @@ def run_grid(
     try:
         return _run_grid(spec, url, observer or SilentObserver(), options or GridOptions())
     except (SQLAlchemyError, optuna.exceptions.StorageInternalError) as exc:
-        cause = exc.__cause__ or exc
-        first = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
-        raise StorageError(f"storage {mask_url(url)} failed: {mask_url(first)}") from exc
+        # one line, passwords scrubbed, "read-only" said where that is why
+        raise storage_failure(exc, mask_url(url)) or StorageError(str(exc)) from exc
 
 
 def _run_grid(spec: StudySpec, url: str, observer: Observer, options: GridOptions) -> GridResult:
@@ -123,19 +130,28 @@ def _run_grid(spec: StudySpec, url: str, observer: Observer, options: GridOption
         stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(options.max_retry),
     )
     points = design_points(spec)
+    check_grid_size(spec, points, options.force)
+    fingerprint = data_fingerprint(spec)
     result = GridResult(spec.name, mask_url(url), len(points))
     if spec.name in study_names(storage):
         existing = optuna.load_study(study_name=spec.name, storage=storage)
         check_same_spec(existing, spec)
+        check_same_data(existing, fingerprint, options.allow_data_change)
         if not _open_trials(existing) and not _points_to_enqueue(
             existing, points, options.retry_failed, options.max_retry
         ):
             observer.started(len(points), count_done(existing, points))
             return result  # nothing left: no model or data is loaded
-    tuner = prepare_tuner(spec)  # validates data and model before anything is stored
-    study = create_grid_study(spec, storage)
+    if options.save_models:
+        check_save_folder(options.save_models)  # before any fine-tune, not after the first
+    tuner = prepare_tuner(spec, observer)  # validates data and model before anything is stored
     with study_lock(storage, spec.name):
-        ensure_baseline(study, spec, tuner)
+        # under the lock: of two specs started together on one name, the first stores its spec
+        # and the second is refused here, before it adds a trial or a baseline
+        study = create_grid_study(spec, storage)
+        check_same_spec(study, spec)
+        check_same_data(study, fingerprint, options.allow_data_change, store=True)
+        ensure_baseline(study, spec, tuner, observer)
         enqueue_missing(
             study, spec, points, retry_failed=options.retry_failed, max_retry=options.max_retry
         )
@@ -202,12 +218,35 @@ def _report_points(observer: Observer, study: optuna.Study, points: list[dict[st
         hook(count_done(study, points), len(points))
 
 
-def prepare_tuner(spec: StudySpec) -> Any:
-    """Load and validate the spec's data and model (a `FineTuner`); stores nothing."""
-    from advisor.training.data import load_dataset
-    from advisor.training.finetune import FineTuner
+def report_phase(observer: Observer | None, text: str) -> None:
+    """Tell an observer with a `phase(text)` method that a stage without trials has begun
+    (loading data, loading the model, the baseline), so progress shows from the first second."""
+    hook = getattr(observer, "phase", None)
+    if hook is not None:
+        hook(text)
 
-    return FineTuner(spec, load_dataset(spec))
+
+def prepare_tuner(spec: StudySpec, observer: Observer | None = None) -> Any:
+    """Load and validate the spec's data and model (a `FineTuner`); stores nothing."""
+    report_phase(observer, f"loading data ({_data_label(spec)})")
+    from advisor.training.data import load_dataset
+
+    dataset = load_dataset(spec)
+    sentences = len(dataset.train.texts) + len(dataset.eval.texts)
+    report_phase(observer, f"loading model {spec.model} and tokenising {sentences} sentences")
+    from advisor.training.model import resolve_model
+
+    resolve_model(spec.model, spec.base_dir)  # a bad name or no Hub: fail before torch loads
+    from advisor.training.finetune import FineTuner  # imports torch and transformers: seconds
+
+    return FineTuner(spec, dataset)
+
+
+def _data_label(spec: StudySpec) -> str:
+    data = spec.data
+    if data.source != "files":
+        return data.source
+    return f"{Path(data.train).name}, {Path(data.eval).name}"
 
 
 def create_grid_study(spec: StudySpec, storage: optuna.storages.RDBStorage) -> optuna.Study:
@@ -225,18 +264,77 @@ def create_grid_study(spec: StudySpec, storage: optuna.storages.RDBStorage) -> o
     return study
 
 
+# Every part of the spec that decides what is trained, and how the spec's TOML names it.
+SPEC_KEYS = {
+    "model": "[model] name",
+    "max_length": "[model] max_length",
+    "data": "[data]",
+    "space": "[space]",
+    "training": "[training]",
+    "design": "[grid] design",
+    "levels": "[grid] levels",
+    "seeds": "[grid] seeds",
+    "samples": "[grid] samples",
+    "baseline_kind": "[baseline] kind",
+    "baseline_params": "[baseline] params",
+    "baseline_seed": "[baseline] seed",
+}
+
+
 def check_same_spec(study: optuna.Study, spec: StudySpec) -> None:
-    """Refuse to mix a study's trials with those of a different spec."""
+    """Refuse to mix a study's trials with those of a different spec (the whole spec: model,
+    data, space, training, [grid] and [baseline])."""
     stored = study.user_attrs.get(SPEC_ATTR)
     if not stored:
         return
     current = spec.to_dict()
-    for key in ("model", "max_length", "data", "space", "training"):
-        if _normalise(stored.get(key)) != _normalise(current.get(key)):
+    for key, label in SPEC_KEYS.items():
+        before, now = _normalise(stored.get(key)), _normalise(current.get(key))
+        if before != now:
+            shown = f" ({_short(before)} stored, {_short(now)} now)" if key in _SHOWN else ""
             raise SpecError(
-                f"study {spec.name!r} was created from a spec with a different "
-                f"{key!r}; use a new [study] name for a different experiment"
+                f"study {spec.name!r} was created from a spec with a different {key!r} "
+                f"({label}){shown}; use a new [study] name for a different experiment"
             )
+
+
+_SHOWN = {"design", "levels", "seeds", "samples", "baseline_kind", "baseline_seed", "max_length"}
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_same_data(
+    study: optuna.Study,
+    fingerprint: dict[str, Any],
+    allow_change: bool,
+    store: bool = False,
+    advice: str = "pass --allow-data-change to go on anyway",
+) -> None:
+    """Refuse data that differs from the data the study was made with, unless allowed; with
+    `store`, record the fingerprint (a new study, an older one without it, an allowed change)."""
+    stored = study.user_attrs.get(DATA_ATTR)
+    change = fingerprint_change(stored, fingerprint) if stored else None
+    if change and not allow_change:
+        raise SpecError(
+            f"study {study.study_name!r}: {change}; the finished points were trained on the "
+            f"old data. Use a new [study] name, or {advice}"
+        )
+    if store and stored != fingerprint:
+        study.set_user_attr(DATA_ATTR, fingerprint)
+
+
+def check_grid_size(spec: StudySpec, points: list[dict[str, Any]], force: bool) -> None:
+    """A grid of more than MAX_GRID_POINTS points runs only with `force`."""
+    if len(points) > MAX_GRID_POINTS and not force:
+        configs = len(points) // len(spec.seeds)
+        raise SpecError(
+            f"the grid has {len(points):,} points ({configs:,} configurations x "
+            f"{len(spec.seeds)} seeds), more than {MAX_GRID_POINTS:,}; check grid.levels and "
+            "grid.samples, or pass --force to run it"
+        )
 
 
 def _normalise(value: Any) -> Any:
@@ -247,16 +345,21 @@ def _normalise(value: Any) -> Any:
     return value
 
 
-def ensure_baseline(study: optuna.Study, spec: StudySpec, tuner: Any) -> None:
+def ensure_baseline(
+    study: optuna.Study, spec: StudySpec, tuner: Any, observer: Observer | None = None
+) -> None:
     """Evaluate the baseline once per study and store it as study attributes (never a trial)."""
     if spec.baseline_kind == "none" or BASELINE_ATTR in study.user_attrs:
         return
     if spec.baseline_kind == "checkpoint":
+        report_phase(observer, f"baseline: evaluating {spec.model} before fine-tuning")
         outcome = tuner.evaluate_checkpoint(spec.baseline_seed)
         params: dict[str, Any] = {}
     else:
         params = dict(spec.baseline_params)
-        outcome = tuner.run(params, spec.baseline_seed)
+        report_phase(observer, f"baseline: fine-tune {format_params(params)}")
+        progress = observer.step if observer is not None else None
+        outcome = tuner.run(params, spec.baseline_seed, progress=progress)
     study.set_user_attr(
         BASELINE_ATTR,
         {
@@ -267,6 +370,20 @@ def ensure_baseline(study: optuna.Study, spec: StudySpec, tuner: Any) -> None:
             "metrics": outcome.metrics,
             "wall_time_s": outcome.wall_time_s,
         },
+    )
+    if observer is not None:
+        m = outcome.metrics
+        observer.message(
+            f"baseline finished in {outcome.wall_time_s:.0f} s: accuracy={m['accuracy']:.4f} "
+            f"f1={m['f1']:.4f} loss={m['loss']:.4f}"
+        )
+
+
+def format_params(params: dict[str, Any]) -> str:
+    """`lr=5e-05 batch=16 epochs=2`: a configuration as progress lines and messages show it."""
+    return (
+        f"lr={float(params['learning_rate']):.3g} batch={params['batch_size']} "
+        f"epochs={params['epochs']}"
     )
 
 

@@ -4,18 +4,42 @@ and the `advisor grid --status` summary. Reads the study only."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from advisor.design import point_key
+from advisor.storage import BASELINE_ATTR
 from advisor.worker import FAIL_DETAIL_ATTR, LOST_WORKER_REASON, WORKER_ATTR, fail_reason
 
 POINT_ATTR = "grid_point"
+COLLAPSED_ATTR = "collapsed"
 FINAL_REASONS = ("diverged loss",)  # a result, not an accident: never re-run automatically
 MAX_RETRY = 2
 _OPEN = (TrialState.WAITING, TrialState.RUNNING)
+
+
+def is_collapsed(values: Mapping[str, Any]) -> bool:
+    """Whether a run predicted a single class for every eval example.
+
+    `values` are a trial's user attributes or a metrics dict. The recorded `collapsed`
+    attribute (set by the grid from the eval predictions) decides when present; otherwise a
+    rule on the binary metrics: F1 = 0 (every example predicted negative), or F1 = 2a/(1+a)
+    with a the accuracy (every example predicted positive, so accuracy is the positive share,
+    precision equals it and recall is 1).
+    """
+    recorded = values.get(COLLAPSED_ATTR)
+    if isinstance(recorded, bool):
+        return recorded
+    try:
+        accuracy, f1 = float(values["accuracy"]), float(values["f1"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    if f1 != f1 or accuracy != accuracy:  # NaN: a failed run, not a collapsed one
+        return False
+    return f1 <= 1e-9 or abs(f1 - 2 * accuracy / (1 + accuracy)) <= 1e-6
 
 
 def trials_by_point(study: optuna.Study) -> dict[str, list[FrozenTrial]]:
@@ -76,15 +100,38 @@ def grid_status(
         for t in trials
         if t.state == TrialState.RUNNING
     ]
+    finished = [t for t in trials if t.state == TrialState.COMPLETE]
+    collapsed = [
+        {"number": t.number, "params": dict(t.params)}
+        for t in finished
+        if is_collapsed(t.user_attrs)
+    ]
     status: dict[str, Any] = {
         "study": study.study_name,
         "states": dict(Counter(t.state.name for t in trials)),
         "failures": failures,
         "running": running,
+        "collapsed": collapsed,
+        "baseline": baseline_status(study),
     }
     if points is not None:
         status.update(_point_status(study, points, max_retry))
     return status
+
+
+def baseline_status(study: optuna.Study) -> dict[str, Any] | None:
+    """The stored baseline's kind, params, metrics and whether it collapsed (None: no baseline)."""
+    stored = study.user_attrs.get(BASELINE_ATTR)
+    if not isinstance(stored, dict) or not isinstance(stored.get("metrics"), dict):
+        return None
+    metrics = stored["metrics"]
+    flag = stored.get(COLLAPSED_ATTR, metrics.get(COLLAPSED_ATTR))
+    return {
+        "kind": stored.get("kind"),
+        "params": stored.get("params") or {},
+        "metrics": {k: v for k, v in metrics.items() if k in ("accuracy", "f1", "loss")},
+        "collapsed": is_collapsed({**metrics, COLLAPSED_ATTR: flag}),
+    }
 
 
 def _point_status(

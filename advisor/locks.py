@@ -3,15 +3,21 @@ baseline, failing stale trials and claiming the next one, so that concurrent `ad
 never duplicate a point.
 
 PostgreSQL: a session advisory lock (released by the server if the worker dies). SQLite: an
-`flock` on a file beside the database (SQLite is one host; not for network file systems).
+`flock` on a lock file in a host-wide folder (`/tmp/advisor-locks`, or `$ADVISOR_LOCK_DIR`),
+named after the database's absolute path, so no lock files pile up beside the database (SQLite
+is one host; not for network file systems). Every process sharing a SQLite file must see the
+same lock folder: containers or Slurm jobs with a private /tmp set `ADVISOR_LOCK_DIR` to a
+folder they share.
 MySQL: a named lock. The lock is re-entrant within a process, so library code may nest it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +25,10 @@ from contextlib import contextmanager
 import optuna
 from sqlalchemy import text
 
+from advisor.storage import sqlite_path
+
+LOCK_DIR_ENV = "ADVISOR_LOCK_DIR"
+DEFAULT_LOCK_DIR = "/tmp/advisor-locks"  # fixed, not $TMPDIR: jobs with their own TMPDIR share it
 _guard = threading.Lock()
 _local: dict[str, threading.RLock] = {}
 _depth: dict[str, int] = {}
@@ -47,7 +57,7 @@ def study_lock(storage: optuna.storages.RDBStorage, study_name: str) -> Iterator
 def _process_lock(storage: optuna.storages.RDBStorage, study_name: str) -> Iterator[None]:
     url = str(storage.url)
     if url.startswith("sqlite"):
-        with _file_lock(_sqlite_path(url) + f".{_key(study_name)}.lock"):
+        with _file_lock(lock_file(url, study_name)):
             yield
     elif url.startswith("postgresql"):
         with storage.engine.connect() as connection:
@@ -75,16 +85,34 @@ def _key(study_name: str) -> str:
     return hashlib.sha256(study_name.encode()).hexdigest()[:15]
 
 
-def _sqlite_path(url: str) -> str:
-    path = url.split("///", 1)[1] if "///" in url else ""
-    return os.path.abspath(path) if path and path != ":memory:" else os.path.abspath(".advisor")
+def lock_file(url: str, study_name: str) -> str:
+    """The lock file of a study in a SQLite storage: `<lock dir>/<name>.<path hash>.<study
+    hash>.lock`, keyed by the database's absolute path (resolved through symlinks)."""
+    path = os.path.realpath(sqlite_path(url) or os.path.abspath(".advisor"))
+    folder = os.environ.get(LOCK_DIR_ENV) or DEFAULT_LOCK_DIR
+    _ensure_shared_folder(folder)
+    digest = hashlib.sha256(path.encode()).hexdigest()[:16]
+    return os.path.join(folder, f"{os.path.basename(path)}.{digest}.{_key(study_name)}.lock")
+
+
+def _ensure_shared_folder(folder: str) -> None:
+    """Create the lock folder writable by every user (sticky, like /tmp itself)."""
+    if os.path.isdir(folder):
+        return
+    os.makedirs(folder, exist_ok=True)
+    with contextlib.suppress(PermissionError):  # made by another user meanwhile
+        os.chmod(folder, stat.S_IRWXU | stat.S_IRWXG | stat.S_IRWXO | stat.S_ISVTX)
 
 
 @contextmanager
 def _file_lock(path: str) -> Iterator[None]:
-    with open(path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    # read-only descriptor: flock needs no write access, so another user's lock file works too
+    descriptor = os.open(path, os.O_RDONLY | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+    finally:
+        os.close(descriptor)

@@ -12,11 +12,14 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import closing
 from typing import Any
+from urllib.parse import quote, unquote
 
 import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
+from sqlalchemy.engine import make_url
 
 from advisor.errors import StorageError
 from advisor.table import ALL_METRICS, METRICS, PARAMS, TrialsTable
@@ -29,6 +32,7 @@ BASELINE_ATTR = "advisor:baseline"
 SPEC_ATTR = "advisor:spec"
 SURFACES_ATTR = "advisor:surfaces"
 PARENT_ATTR = "advisor:grid_study"
+DATA_ATTR = "advisor:data"  # the data's fingerprint (advisor.fingerprint)
 OBJECTIVES_ATTR = "advisor:objectives"
 # Trial user attr of a PRUNED trial holding a real measurement that lacks some metric (a harvested
 # card that states no F1, say): the list of the missing metrics. COMPLETE needs every value.
@@ -36,36 +40,135 @@ PARTIAL_ATTR = "advisor:missing_metrics"
 
 
 def resolve_storage_url(url: str | None) -> str:
-    """`--storage` if given, else `$ADVISOR_STORAGE`, else `sqlite:///advisor.db`."""
-    return url or os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE
+    """`--storage` if given, else `$ADVISOR_STORAGE`, else `sqlite:///advisor.db`.
+
+    A password with a raw `@` (`postgres:S3cr@3tPW@host`) is percent-encoded, so the URL
+    connects as meant and its password is masked whole; a bare file name is refused with the
+    `sqlite:///` form to use instead.
+
+    Raises:
+        StorageError: the value is not a URL (no `scheme://`).
+    """
+    chosen = url or os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE
+    if "://" not in chosen:
+        raise StorageError(
+            f"--storage {chosen!r} is not a storage URL; did you mean sqlite:///{chosen}? "
+            "(PostgreSQL: postgresql+psycopg://user@host/db)"
+        )
+    return _encode_raw_at(chosen)
+
+
+def _encode_raw_at(url: str) -> str:
+    """Percent-encode the password of `scheme://user:pass@word@host/...` (every `@` but the
+    last one before the host belongs to the password) and remember it for `scrub`."""
+    scheme, _, rest = url.partition("://")
+    authority_end = len(rest)
+    for stop in "/?#":
+        index = rest.find(stop, rest.rfind("@") + 1 if "@" in rest else 0)
+        if index != -1:
+            authority_end = min(authority_end, index)
+    authority = rest[:authority_end]
+    if "@" not in authority:
+        return url
+    userinfo, _, host = authority.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    if not colon:
+        return url
+    plain = unquote(password)
+    _SECRETS.add(plain)
+    _SECRETS.add(password)
+    encoded = quote(plain, safe="")
+    return f"{scheme}://{user}:{encoded}@{host}{rest[authority_end:]}"
+
+
+# Passwords of the storage URLs this process has seen: driver messages may repeat them (or parts
+# of a URL) in forms the URL pattern below does not catch; `scrub` removes them from any text.
+_SECRETS: set[str] = set()
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^\s/?#]*@")  # greedy: up to the last `@`
+_QUERY_PASSWORD = re.compile(r"(\bpassword=)[^&\s'\"]*", flags=re.IGNORECASE)
 
 
 def mask_url(url: str) -> str:
     """The URL (or a message quoting one) with any password replaced by `***`.
 
-    Covers `scheme://user:password@host` (an empty user too, as SQLAlchemy parses it) and
-    libpq-style `password=...` in a query string or a connection string.
+    A URL alone is rendered by SQLAlchemy with `hide_password=True`; URLs inside a message are
+    masked up to the last `@` of their authority (a raw `@` in the password included), and
+    libpq-style `password=...` in a query string or connection string too. Known passwords
+    (see `scrub`) are removed wherever they appear.
     """
-    url = re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", url)
-    return re.sub(r"(\bpassword=)[^&\s'\"]*", r"\1***", url, flags=re.IGNORECASE)
+    text = url
+    if "://" in url and not any(c.isspace() for c in url):
+        try:
+            parsed = make_url(_encode_raw_at(url))
+        except Exception:  # not a URL SQLAlchemy parses: the patterns below still apply
+            parsed = None
+        if parsed is not None and parsed.password is not None:
+            text = parsed.render_as_string(hide_password=True)
+    text = _URL_PASSWORD.sub(r"\1***@", text)
+    text = _QUERY_PASSWORD.sub(r"\1***", text)
+    return _drop_secrets(text)
+
+
+def scrub(text: str) -> str:
+    """A message with every storage password (and URL password) replaced by `***`: for driver
+    messages, which quote hosts and connection strings in their own ways."""
+    return mask_url(text)
+
+
+def _drop_secrets(text: str) -> str:
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        if len(secret) >= 3:  # a one- or two-letter password would blank ordinary words
+            text = text.replace(secret, "***")
+    return text
+
+
+def sqlite_path(url: str) -> str | None:
+    """The absolute path of a SQLite storage's file (None for other backends and :memory:)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if path.startswith("file:"):  # a URI filename: sqlite:///file:/abs/path?mode=ro&uri=true
+        path = path[len("file:") :].split("?", 1)[0]
+    else:
+        path = path.split("?", 1)[0]
+    if not path or path == ":memory:":
+        return None
+    return os.path.abspath(path)
 
 
 def open_storage(
     url: str | None = None,
     *,
+    read_only: bool = False,
+    must_exist: bool = False,
     heartbeat_interval: int | None = None,
     grace_period: int | None = None,
     stale_trial_callback: Callable[[optuna.Study, FrozenTrial], None] | None = None,
 ) -> optuna.storages.RDBStorage:
     """Open (and create the tables of) an Optuna RDB storage.
 
+    `read_only` (status, export, report, fit-surface --no-store, suggest): a SQLite file is
+    opened read-only (an immutable URI where even that fails: a read-only file system) and
+    nothing is created. `must_exist`: a missing SQLite file is an error rather than created.
+
     Raises:
-        StorageError: the database cannot be reached or created; the message masks the password.
+        StorageError: the database cannot be reached or created, or a write is refused
+            because the file is read-only; the message masks the password.
     """
     url = resolve_storage_url(url)
     engine_kwargs: dict[str, Any] = {}
+    connect_url = url
+    path = sqlite_path(url)
     if url.startswith("sqlite"):
-        _prepare_sqlite(url)
+        if path is not None and (read_only or must_exist) and not os.path.isfile(path):
+            raise StorageError(
+                f"no storage at {path}; run the command from the folder that holds it, or "
+                f"pass --storage sqlite:////abs/path/advisor.db (or set ${STORAGE_ENV})"
+            )
+        if path is not None and read_only:
+            connect_url = _read_only_sqlite_url(path)
+        elif path is not None:
+            _prepare_sqlite(url, path)
         engine_kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
     elif url.startswith("postgresql"):
         engine_kwargs["pool_pre_ping"] = True
@@ -73,22 +176,80 @@ def open_storage(
     for attempt in range(CREATE_ATTEMPTS):
         try:
             return optuna.storages.RDBStorage(
-                url,
+                connect_url,
                 engine_kwargs=engine_kwargs,
                 heartbeat_interval=heartbeat_interval,
                 grace_period=grace_period,
                 heartbeat_stale_trial_callback=stale_trial_callback,
+                # a read-only SQLite file cannot take CREATE TABLE, not even a no-op one
+                skip_table_creation=read_only and path is not None,
             )
         except Exception as exc:  # SQLAlchemy/driver errors vary by backend
             if attempt + 1 < CREATE_ATTEMPTS and _lost_creation_race(exc):
                 time.sleep(random.uniform(0.1, 0.5))  # another worker is creating the tables
                 continue
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            reason = first_line(exc)
+            if read_only and path is not None:
+                raise StorageError(
+                    f"cannot read storage {path}: {reason} (is it an advisor/Optuna database?)"
+                ) from exc
             raise StorageError(
-                f"cannot open storage {mask_url(url)}: {mask_url(reason)}; check --storage or "
+                f"cannot open storage {mask_url(url)}: {scrub(reason)}; check --storage or "
                 f"${STORAGE_ENV} (default {DEFAULT_STORAGE})"
             ) from exc
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when it has none). Optuna's
+    StorageInternalError ("... e.g. exceeding max length") is replaced by the driver error
+    that caused it, which says what really went wrong."""
+    while isinstance(exc, optuna.exceptions.StorageInternalError) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    text = str(exc)
+    return text.splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def storage_failure(exc: BaseException, label: str | None = None) -> StorageError | None:
+    """A database error raised past the library's checks (SQLAlchemy, the driver, Optuna's
+    storage) as a one-line StorageError with passwords scrubbed; None for other errors."""
+    import sqlalchemy.exc
+
+    if not isinstance(
+        exc,
+        sqlalchemy.exc.SQLAlchemyError | optuna.exceptions.StorageInternalError | sqlite3.Error,
+    ):
+        return None
+    reason = first_line(exc)
+    lowered = reason.lower()
+    named = f"storage {scrub(label)}" if label else "the storage"
+    if "readonly" in lowered or "read-only" in lowered:
+        return StorageError(
+            f"{named} is read-only ({scrub(reason)}); this command writes to it: copy the "
+            "database somewhere writable, or use a read command"
+        )
+    return StorageError(f"{named} failed: {scrub(reason)}")
+
+
+def storage_label(url: str | None) -> str:
+    """How messages name a storage: a SQLite file's absolute path, else the masked URL."""
+    resolved = resolve_storage_url(url)
+    return sqlite_path(resolved) or mask_url(resolved)
+
+
+def _read_only_sqlite_url(path: str) -> str:
+    """`mode=ro` (sees other processes' writes), or `immutable=1` where a read-only open
+    fails: a WAL file on a read-only file system cannot create its shared-memory file."""
+    quoted = quote(path)
+    for flags in ("mode=ro", "mode=ro&immutable=1"):
+        uri = f"file:{quoted}?{flags}"
+        try:
+            with closing(sqlite3.connect(uri, uri=True, timeout=SQLITE_BUSY_TIMEOUT_S)) as db:
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return f"sqlite:///file:{quoted}?{flags}&uri=true"
+        except sqlite3.Error:
+            continue
+    raise StorageError(f"cannot read storage {path}: SQLite cannot open it even read-only")
 
 
 def _lost_creation_race(exc: BaseException) -> bool:
@@ -102,12 +263,19 @@ def _lost_creation_race(exc: BaseException) -> bool:
     return False
 
 
-def _prepare_sqlite(url: str) -> None:
-    """Switch a SQLite file to WAL so readers never block the writer."""
-    path = url.split("///", 1)[1] if "///" in url else ""
-    if not path or path == ":memory:":
-        return
-    directory = os.path.dirname(os.path.abspath(path))
+def read_only_refusal(path: str, reason: str) -> StorageError:
+    """The one-line error for a write to a SQLite file that cannot be written."""
+    return StorageError(
+        f"storage {path} is read-only ({reason}); this command writes to it. Read commands "
+        "still work (grid --status, export, report, fit-surface --no-store, suggest without "
+        "--enqueue); copy the file somewhere writable to add to it"
+    )
+
+
+def _prepare_sqlite(url: str, path: str) -> None:
+    """Switch a SQLite file to WAL so readers never block the writer; refuse a file that
+    cannot be written (read-only or immutable file or file system) in one line."""
+    directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         raise StorageError(f"cannot open storage {url}: folder {directory} does not exist")
     # Switching to WAL needs a moment alone with the file, and SQLite's busy timeout does not
@@ -115,16 +283,48 @@ def _prepare_sqlite(url: str) -> None:
     deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
     while True:
         try:
-            with sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S) as connection:
+            with closing(sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S)) as connection:
                 if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                     connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("BEGIN IMMEDIATE")  # a write lock: fails on a read-only file
+                connection.execute("ROLLBACK")
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
+            text = str(exc).lower()
+            if "readonly" in text or "read-only" in text or "unable to open" in text:
+                if os.path.isfile(path):
+                    raise read_only_refusal(path, str(exc)) from exc
+                raise StorageError(f"cannot create storage {path}: {exc}") from exc
+            if "locked" not in text or time.monotonic() > deadline:
                 raise StorageError(f"cannot open storage {url}: {exc}") from exc
             time.sleep(0.05 + random.random() * 0.2)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open storage {url}: {exc}") from exc
+
+
+def add_trials_at_once(study: optuna.Study, trials: list[FrozenTrial]) -> None:
+    """Add finished trials to an RDB study in one transaction (one commit for thousands of
+    trials instead of one each: a 10,000-trial copy takes seconds, not minutes).
+
+    Uses Optuna's own per-trial insert inside one session; where that private API differs
+    (another Optuna version, another storage), falls back to `Study.add_trials`.
+    """
+    rdb = getattr(study._storage, "_backend", study._storage)  # _CachedStorage wraps the RDB
+    prepare = getattr(rdb, "_get_prepared_new_trial", None)
+    if not trials:
+        return
+    if not isinstance(rdb, optuna.storages.RDBStorage) or prepare is None:
+        study.add_trials(trials)
+        return
+    from optuna.storages._rdb import models
+    from optuna.storages._rdb.storage import _create_scoped_session
+
+    for trial in trials:
+        trial._validate()  # what Study.add_trial checks before inserting
+    with _create_scoped_session(rdb.scoped_session) as session:
+        models.StudyModel.find_or_raise_by_id(study._study_id, session, for_update=True)
+        for trial in trials:
+            prepare(study._study_id, trial, session)
 
 
 def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
@@ -137,12 +337,20 @@ def load_study(
     name: str,
     sampler: optuna.samplers.BaseSampler | None = None,
 ) -> optuna.Study:
-    """Load an existing study, or fail listing the studies that do exist."""
+    """Load an existing study, or fail naming the storage and listing the studies it has."""
     names = study_names(storage)
     if name not in names:
         listed = ", ".join(names) if names else "none yet; run `advisor grid SPEC.toml` first"
-        raise StorageError(f"study {name!r} does not exist in this storage; studies: {listed}")
+        raise StorageError(
+            f"study {name!r} does not exist in storage {label_of(storage)}; studies: {listed}"
+        )
     return optuna.load_study(study_name=name, storage=storage, sampler=sampler)
+
+
+def label_of(storage: optuna.storages.BaseStorage) -> str:
+    """An open storage as messages name it: the SQLite file's path, else the masked URL."""
+    url = str(getattr(storage, "url", ""))
+    return sqlite_path(url) or mask_url(url) or type(storage).__name__
 
 
 def get_baseline(study: optuna.Study) -> dict[str, Any] | None:
@@ -187,7 +395,7 @@ def trials_table(study: optuna.Study, include_partial: bool = False) -> TrialsTa
         for metric in ALL_METRICS:
             if metric in trial.user_attrs:
                 record[metric] = trial.user_attrs[metric]
-        for extra in ("wall_time_s", "train_samples_per_second"):
+        for extra in ("wall_time_s", "train_samples_per_second", "collapsed"):
             if extra in trial.user_attrs:
                 record[extra] = trial.user_attrs[extra]
         records.append(record)
@@ -196,4 +404,19 @@ def trials_table(study: optuna.Study, include_partial: bool = False) -> TrialsTa
     if include_partial:
         missing = [m for m in METRICS if m not in frame.columns]
         frame = frame.reindex(columns=[*frame.columns, *missing])
-    return TrialsTable(rows=frame, baseline=baseline_metrics(study))
+    params, runs = baseline_configuration(study)
+    return TrialsTable(
+        rows=frame, baseline=baseline_metrics(study), baseline_params=params, baseline_runs=runs
+    )
+
+
+def baseline_configuration(
+    study: optuna.Study,
+) -> tuple[dict[str, float] | None, dict[int, dict[str, float]] | None]:
+    """The baseline's configuration (when its record states all of PARAMS) and its per-seed
+    runs (record key `runs`: `[{"seed": s, "metrics": {...}}, ...]`), each None when unknown."""
+    record = get_baseline(study) or {}
+    stated = record.get("params") or {}
+    params = {p: float(stated[p]) for p in PARAMS} if all(p in stated for p in PARAMS) else None
+    runs = {int(r["seed"]): dict(r["metrics"]) for r in record.get("runs") or []}
+    return params, runs or None

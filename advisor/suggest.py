@@ -1,9 +1,12 @@
 """`advisor suggest`: the surface-predicted Pareto set for an objective set.
 
 Surfaces (OLS, `advisor.surface`) predict each objective over a dense grid of candidate
-configurations; the non-dominated predicted means form the front. How sure each suggestion is
-comes from posterior draws of the surfaces' coefficients: the share of draws in which it is on
-the front, and, with a baseline, the probability that its expected metric beats the baseline's.
+configurations; the non-dominated predicted means form the front. A surface fitted on the runs
+that trained, with a collapse model beside it, predicts the expected value of a new run:
+P(collapse) x plateau + (1 - P(collapse)) x trained surface (`advisor.surface._two_part`).
+How sure each suggestion is comes from posterior draws of the surfaces' coefficients: the share
+of draws in which it is on the front, and, with a baseline, the probability that its expected
+metric beats the baseline's.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from scipy import stats
 
 from advisor.steering import Objective, non_dominated_mask
+from advisor.surface._desirability import desirability_pick
+from advisor.surface._two_part import expected_draws, expected_prediction
 from advisor.table import PARAMS
 
 LEARNING_RATE_POINTS = 25
@@ -55,6 +60,7 @@ class PredictedFront:
     front_size: int
     candidates: int
     notes: list[str] = field(default_factory=list)
+    desirability: dict[str, Any] | None = None  # the Derringer-Suich joint pick
 
 
 def candidate_grid(space: dict[str, BaseDistribution]) -> pd.DataFrame:
@@ -93,7 +99,7 @@ def predicted_front(
     seed: int = 0,
 ) -> PredictedFront:
     """Non-dominated candidates by predicted mean: at most `n`, spread along the front."""
-    predictions = {o.name: surfaces[o.name].predict(candidates) for o in objectives}
+    predictions = {o.name: expected_prediction(surfaces[o.name], candidates) for o in objectives}
     signs = np.array([1.0 if o.direction == "minimize" else -1.0 for o in objectives])
     means = np.column_stack([predictions[o.name]["mean"].to_numpy() for o in objectives])
     front = np.flatnonzero(non_dominated_mask(means * signs))
@@ -111,7 +117,23 @@ def predicted_front(
         for i in chosen
     ]
     notes = _notes(len(front), suggestions, objectives)
-    return PredictedFront(suggestions, len(front), len(candidates), notes)
+    pick = desirability_pick(predictions, objectives, candidates)
+    if len(objectives) > 1:
+        notes.append(_desirability_note(pick))
+    return PredictedFront(suggestions, len(front), len(candidates), notes, pick)
+
+
+def _desirability_note(pick: dict[str, Any]) -> str:
+    p = pick["params"]
+    values = ", ".join(
+        f"{name} {v['mean']:.3f} [{v['lower']:.3f}, {v['upper']:.3f}]"
+        for name, v in pick["predicted"].items()
+    )
+    return (
+        f"joint pick by desirability (D = {pick['D']:.2f}, each objective scaled from its worst "
+        f"to its best prediction): lr={p['learning_rate']:.3g} batch={p['batch_size']} "
+        f"epochs={p['epochs']}: {values}"
+    )
 
 
 def _front_shares(
@@ -125,7 +147,7 @@ def _front_shares(
     rng = np.random.default_rng(seed)
     try:
         draws = [
-            surfaces[o.name].sample_means(candidates, rng, POSTERIOR_DRAWS) for o in objectives
+            expected_draws(surfaces[o.name], candidates, rng, POSTERIOR_DRAWS) for o in objectives
         ]
     except Exception:  # a saturated surface has no covariance: shares are unknown
         return np.full(len(candidates), np.nan)
@@ -160,6 +182,8 @@ def _prediction(
         "lower": float(row["mean_lower"]),
         "upper": float(row["mean_upper"]),
     }
+    if float(row.get("p_collapse", 0.0)) > 0:
+        result["p_collapse"] = float(row["p_collapse"])
     reference = _baseline_value(objective.name, baseline)
     se = float(row["mean_se"])
     if reference is not None and se > 0 and math.isfinite(se):
@@ -181,6 +205,14 @@ def _notes(
     front_size: int, suggestions: list[Suggestion], objectives: Sequence[Objective]
 ) -> list[str]:
     notes = []
+    risky = [
+        s for s in suggestions if max(v.get("p_collapse", 0.0) for v in s.predicted.values()) > 0.1
+    ]
+    if risky:
+        notes.append(
+            f"{len(risky)} suggestion(s) have a collapse probability above 10% (p_collapse): "
+            "their predictions mix the plateau of collapsed runs with the trained surface"
+        )
     if front_size == 1 and suggestions:
         share = suggestions[0].front_share
         sure = (

@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import traceback
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from advisor.table import METRICS, relative_metrics
 FAIL_REASON_ATTR = "fail_reason"
 FAIL_DETAIL_ATTR = "fail_detail"
 WORKER_ATTR = "worker"
+SAVE_ERROR_ATTR = "save_error"  # `--save-models` failed for a trial whose metrics are stored
 LOST_WORKER_REASON = "worker lost (no heartbeat)"
 INTERRUPTED_REASON = "interrupted"
 OOM_REASON = "out of memory"
@@ -222,7 +224,11 @@ def _complete(
         "train_runtime_s": result.train_runtime_s,
         "steps": result.steps,
         "device": result.device,
+        "collapsed": bool(getattr(result, "collapsed", False)),  # predicted one class
     }
+    save_error = getattr(result, "save_error", None)
+    if save_error:
+        attrs[SAVE_ERROR_ATTR] = save_error
     try:
         for key, value in attrs.items():
             storage.set_trial_user_attr(trial._trial_id, key, value)
@@ -235,8 +241,37 @@ def _complete(
         observer.message(f"trial {trial.number} was taken over by another worker ({exc})")
         return record
     record = TrialRecord(trial.number, TrialState.COMPLETE.name, params, dict(metrics))
+    if save_error:
+        observer.message(
+            f"warning: trial {trial.number} finished, but its model was not saved ({save_error}); "
+            "the metrics are stored"
+        )
     observer.trial_finished(record)
     return record
+
+
+def check_save_folder(root: str) -> None:
+    """Before any training: `--save-models DIR` must be a folder this process can write (it is
+    created when missing), so that no fine-tune is run for a model that cannot be kept.
+
+    Raises:
+        SpecError: DIR is a file, cannot be created, or cannot be written.
+    """
+    from advisor.errors import SpecError
+
+    folder = os.path.abspath(root)
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise SpecError(f"--save-models {folder} is a file, not a folder; pass a folder")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        descriptor, probe = tempfile.mkstemp(prefix=".advisor-write-test-", dir=folder)
+        os.close(descriptor)
+        os.unlink(probe)
+    except OSError as exc:
+        raise SpecError(
+            f"--save-models {folder} cannot be written ({exc.strerror or exc}); pass a "
+            "writable folder, or leave --save-models out"
+        ) from exc
 
 
 def objective_names(study: optuna.Study, directions: list[str]) -> list[str]:

@@ -4,14 +4,17 @@
         --out advisor/steering/priors/finetune.json
     python benchmarks/learn_prior.py benchmarks/tables/*.csv --leave-one-out --objective f1,loss
 
+By default the prior is written in absolute coordinates (version 2: log10 learning rate from
+1e-4, log2 batch size from 16, epochs from 2): each table is reduced to its configurations' mean
+metrics and the tables are fitted together, one quadratic per metric with an intercept per table
+(`advisor.steering.fit_absolute_prior`). `--coordinates box` writes the older version 1 prior
+instead: each table's levels scaled to [-1, 1] as `advisor bench` presents them to the sampler,
+and the whole-table surfaces averaged over the tables (`advisor.steering.fit_surface_prior`).
+
 `--leave-one-out` measures instead what such a prior is worth on a table it has not seen: the
 surface sampler searches each table with a prior learned from the other tables (20 repeats,
-seeded as `advisor bench --seed 0`), and the ratios are pooled over the tables.
-
-Each table is reduced to its configurations' mean metrics, its parameters' levels are scaled to
-[-1, 1] as `advisor bench` presents them to the sampler (for grids evenly spaced on the
-modelling scale, the same coordinates `advisor tune` uses), and the whole-table surfaces of
-accuracy, F1 and loss are averaged over the tables (`advisor.steering.fit_surface_prior`).
+seeded as `advisor bench --seed 0`); each table's ratios are printed, then the pooled means and
+the worst table at each budget.
 """
 
 from __future__ import annotations
@@ -24,11 +27,18 @@ from pathlib import Path
 import numpy as np
 
 from advisor.bench import _quiet, prepare_table, repeat_streams, run_once, surface_sampler
-from advisor.steering import SurfacePrior, TableSpace, fit_surface_prior, parse_objectives
+from advisor.steering import (
+    SurfacePrior,
+    TableSpace,
+    fit_absolute_prior,
+    fit_surface_prior,
+    parse_objectives,
+)
 from advisor.steering._space import Space
-from advisor.table import read_table
+from advisor.table import PARAMS, read_table
 
 OBJECTIVES = "accuracy,f1,loss"
+BUDGETS = (3, 5, 10, 15, 20)
 
 
 def table_grid(path: str, objectives: list) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -41,20 +51,30 @@ def table_grid(path: str, objectives: list) -> tuple[np.ndarray, np.ndarray, lis
     return x, bench.means, [name.removesuffix("_level") for name in levels.names]
 
 
-def learn(
-    grids: dict[str, tuple[np.ndarray, np.ndarray, list[str]]], objectives: list, source: str = ""
-) -> SurfacePrior:
-    """The prior averaged over `grids` (path -> `table_grid(path, objectives)`), which must vary
-    the same parameters."""
-    names = {tuple(grid[2]) for grid in grids.values()}
+def table_values(path: str, objectives: list) -> tuple[np.ndarray, np.ndarray]:
+    """`(configs, means)` of one table: raw learning rate, batch size and epochs of each
+    configuration, and its mean metrics."""
+    bench = prepare_table(read_table(path), objectives)
+    return bench.configs, bench.means
+
+
+def learn(paths: list[str], objectives: list, coordinates: str, source: str = "") -> SurfacePrior:
+    """The prior learned from the tables at `paths` (`coordinates`: "absolute" or "box")."""
+    directions = [(o.name, o.direction) for o in objectives]
+    if coordinates == "absolute":
+        pairs = [table_values(p, objectives) for p in paths]
+        return fit_absolute_prior(pairs, list(PARAMS), directions, source=source)
+    grids = [table_grid(p, objectives) for p in paths]
+    names = {tuple(grid[2]) for grid in grids}
     if len(names) != 1:
         raise SystemExit(f"the tables vary different parameters: {sorted(names)}")
-    pairs = [(x, means) for x, means, _ in grids.values()]
-    directions = [(o.name, o.direction) for o in objectives]
+    pairs = [(x, means) for x, means, _ in grids]
     return fit_surface_prior(pairs, list(names.pop()), directions, source=source)
 
 
-def leave_one_out(paths: list[str], objective: str, budget: int, repeats: int) -> None:
+def leave_one_out(
+    paths: list[str], objective: str, budget: int, repeats: int, coordinates: str
+) -> None:
     """The surface sampler on each table, its prior learned from the other tables."""
     import optuna
     from synthetic_table import summarise
@@ -62,30 +82,31 @@ def leave_one_out(paths: list[str], objective: str, budget: int, repeats: int) -
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     objectives = parse_objectives(objective)
     learned = parse_objectives(OBJECTIVES)
-    grids = {path: table_grid(path, learned) for path in paths}
-    runs = []
+    runs: dict[str, np.ndarray] = {}
+    marks = [b for b in BUDGETS if b <= budget]
     with _quiet():
         for path in paths:
             start = time.time()
-            prior = learn({p: grid for p, grid in grids.items() if p != path}, learned)
+            prior = learn([p for p in paths if p != path], learned, coordinates)
             bench = prepare_table(read_table(path), objectives)
-            space = TableSpace(bench.configs)
-            prior = prior.renamed({f"{p}_level": p for p in space.names})
+            prior = TableSpace(bench.configs).level_prior(prior)
             table_runs = []
             for r in range(repeats):
                 seed, draws = repeat_streams(0, r, len(bench.configs), budget)
                 sampler = surface_sampler(bench, seed, prior=prior)
                 table_runs.append(run_once(bench, objectives, sampler, budget, draws))
-            ratios = np.vstack(table_runs)
-            runs.append(ratios)
-            mark = min(15, budget) - 1
+            runs[Path(path).stem] = np.vstack(table_runs)
+            shown = " ".join(f"hv@{b} {runs[Path(path).stem][:, b - 1].mean():.3f}" for b in marks)
             print(
-                f"{Path(path).stem} {objective}: hv@{mark + 1} {ratios[:, mark].mean():.3f} "
-                f"({time.time() - start:.0f} s)",
-                flush=True,
+                f"{Path(path).stem} {objective}: {shown} ({time.time() - start:.0f} s)", flush=True
             )
-    for row in summarise({"leave-one-table-out prior": np.vstack(runs)}, (5, 10, 15, 20)):
+    pooled = {"leave-one-table-out prior": np.vstack(list(runs.values()))}
+    for row in summarise(pooled, tuple(marks)):
         print(json.dumps(row))
+    for b in marks:
+        means = {name: float(r[:, b - 1].mean()) for name, r in runs.items()}
+        worst = min(means, key=means.__getitem__)
+        print(json.dumps({"budget": b, "worst_table": worst, "worst_hv_ratio": means[worst]}))
 
 
 def main() -> None:
@@ -93,19 +114,24 @@ def main() -> None:
     parser.add_argument("tables", nargs="+", help="benchmark-table CSVs")
     parser.add_argument("--objective", default=OBJECTIVES)
     parser.add_argument("--out", help="where to write the prior (JSON)")
+    parser.add_argument("--coordinates", choices=("absolute", "box"), default="absolute")
     parser.add_argument("--leave-one-out", action="store_true", help="evaluate, do not write")
     parser.add_argument("--budget", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()
     if args.leave_one_out:
-        leave_one_out(args.tables, args.objective, args.budget, args.repeats)
+        leave_one_out(args.tables, args.objective, args.budget, args.repeats, args.coordinates)
         return
     if not args.out:
         parser.error("--out is required unless --leave-one-out")
     tables = ", ".join(Path(p).stem for p in args.tables)
-    source = f"whole-grid surfaces of {len(args.tables)} benchmark tables ({tables})"
-    objectives = parse_objectives(args.objective)
-    prior = learn({p: table_grid(p, objectives) for p in args.tables}, objectives, source)
+    how = (
+        "one quadratic in absolute coordinates through"
+        if args.coordinates == "absolute"
+        else ("whole-grid surfaces of")
+    )
+    source = f"{how} {len(args.tables)} benchmark tables ({tables})"
+    prior = learn(args.tables, parse_objectives(args.objective), args.coordinates, source)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(prior.to_dict(), indent=2) + "\n")
     print(f"wrote {args.out}: {len(args.tables)} tables")

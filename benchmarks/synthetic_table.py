@@ -10,6 +10,7 @@ so F1 and loss can trade off. Every shape parameter is drawn from the seed, so t
 
     python benchmarks/synthetic_table.py table --seed 3 --out table.csv
     python benchmarks/synthetic_table.py suite --tables 100-109 --objective f1,loss --repeats 20
+    python benchmarks/synthetic_table.py suite --tables flip:100-109 --samplers surface,random
 
     python benchmarks/synthetic_table.py variants --tables 0-9 '{}' '{"focus": null}'
     python benchmarks/synthetic_table.py suite --tables benchmarks/tables/a.csv,b.csv
@@ -41,8 +42,15 @@ BATCH_SIZES = (8, 16, 32)
 EPOCHS = (1, 2, 3)
 
 
-def make_table(seed: int, replicates: int = 2, noise: float = 0.01) -> pd.DataFrame:
-    """One synthetic table in the benchmark-table format (no baseline row)."""
+def make_table(
+    seed: int, replicates: int = 2, noise: float = 0.01, flip_learning_rate: bool = False
+) -> pd.DataFrame:
+    """One synthetic table in the benchmark-table format (no baseline row).
+
+    `flip_learning_rate` mirrors the learning rates (the response at the k-th smallest goes to
+    the k-th largest): a table whose optimum sits at the bottom of the learning-rate range,
+    where the shipped prior expects the top, to check that the sampler leaves a wrong prior.
+    """
     rng = np.random.default_rng(seed)
     n_train = int(rng.integers(600, 2400))
     positive = rng.uniform(0.3, 0.5)
@@ -65,6 +73,9 @@ def make_table(seed: int, replicates: int = 2, noise: float = 0.01) -> pd.DataFr
     accuracy = majority + (acc_top - majority) * learned - 0.01 * over
     f1 = (acc_top - f1_gap) * learned ** rng.uniform(1.0, 1.5) - rng.uniform(0.0, 0.04) * over
     loss = entropy + (loss_top - entropy) * learned + rng.uniform(0.0, 0.08) * over**1.5
+    if flip_learning_rate:
+        mirror = dict(zip(LEARNING_RATES, LEARNING_RATES[::-1], strict=True))
+        lr = np.array([mirror[v] for v in lr])
     rows = []
     for seed_index in range(replicates):
         jitter = rng.normal(0.0, noise, size=(3, len(grid)))
@@ -197,16 +208,22 @@ def _seeds(text: str) -> list[int]:
 
 
 def _load(table: int | str) -> TrialsTable:
-    """A real table read from its path, or the synthetic table of a seed."""
+    """A real table read from its path, or the synthetic table of a seed (a negative seed:
+    table `-seed` with its learning rates mirrored, `make_table(flip_learning_rate=True)`)."""
     from advisor.table import read_table, table_from_frame
 
-    return read_table(table) if isinstance(table, str) else table_from_frame(make_table(table))
+    if isinstance(table, str):
+        return read_table(table)
+    return table_from_frame(make_table(abs(table), flip_learning_rate=table < 0))
 
 
 def _tables(text: str) -> list[int | str]:
-    """Synthetic seeds (`0-9`, `1,2,5`) or comma-separated paths of real tables (`*.csv`)."""
+    """Synthetic seeds (`0-9`, `1,2,5`; `flip:100-109` mirrors their learning rates) or
+    comma-separated paths of real tables (`*.csv`)."""
     if ".csv" in text:
         return list(text.split(","))
+    if text.startswith("flip:"):
+        return [-seed for seed in _seeds(text.removeprefix("flip:"))]
     return list(_seeds(text))
 
 
@@ -216,6 +233,7 @@ def main() -> None:
     table = commands.add_parser("table", help="write one synthetic table as CSV")
     table.add_argument("--seed", type=int, default=0)
     table.add_argument("--replicates", type=int, default=2)
+    table.add_argument("--flip-lr", action="store_true", help="mirror the learning rates")
     table.add_argument("--out", required=True)
     suite = commands.add_parser("suite", help="benchmark samplers on many tables, pooled")
     suite.add_argument(
@@ -237,7 +255,9 @@ def main() -> None:
     variants.add_argument("variant", nargs="+", help="JSON SurfaceSampler arguments, e.g. {}")
     args = parser.parse_args()
     if args.command == "table":
-        make_table(args.seed, args.replicates).to_csv(args.out, index=False)
+        make_table(args.seed, args.replicates, flip_learning_rate=args.flip_lr).to_csv(
+            args.out, index=False
+        )
         return
     import optuna
 

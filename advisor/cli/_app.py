@@ -18,12 +18,59 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Click's plain help: options and their text wrap to the terminal, readable at 80 columns
+    # (Rich panels squeeze the help text into a third of the width beside the type column).
+    rich_markup_mode=None,
 )
+
+
+def version_text() -> str:
+    """`advisor 0.1.0 (Python 3.11.9; optuna 5.0.0, transformers ..., torch ...)`, read from
+    package metadata so that nothing heavy is imported."""
+    import platform
+    from importlib import metadata
+
+    def version(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    from advisor import __version__
+
+    libraries = ", ".join(f"{n} {version(n)}" for n in ("optuna", "transformers", "torch"))
+    return f"advisor {__version__} (Python {platform.python_version()}; {libraries})"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(version_text())
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the versions of advisor and its main libraries, and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Metric-aware tuning advisor for fine-tuning transformer text classifiers.
+
+    Pipeline: grid -> fit-surface -> suggest -> tune -> report (`advisor COMMAND --help`).
+    """
+
 
 StorageOption = Annotated[
     str | None,
     typer.Option(
         "--storage",
+        metavar="URL",
         help="Optuna RDB storage URL (else $ADVISOR_STORAGE, else sqlite:///advisor.db).",
         show_default=False,
     ),
@@ -31,7 +78,9 @@ StorageOption = Annotated[
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Machine-readable result on stdout, nothing else.")
 ]
-StudyOption = Annotated[str, typer.Option("--study", help="Study name.", show_default=False)]
+StudyOption = Annotated[
+    str, typer.Option("--study", metavar="NAME", help="Study name.", show_default=False)
+]
 
 T = TypeVar("T")
 
@@ -41,9 +90,11 @@ def fail(message: str) -> typer.Exit:
     from rich.console import Console
     from rich.markup import escape
 
-    # escape: "[study]" in a message is text, not Rich markup
+    from advisor.storage import scrub
+
+    # escape: "[study]" in a message is text, not Rich markup; scrub: no message shows a password
     Console(stderr=True, highlight=False, soft_wrap=True).print(
-        f"[bold red]error:[/] {escape(message)}", markup=True
+        f"[bold red]error:[/] {escape(scrub(message))}", markup=True
     )
     return typer.Exit(code=1)
 
@@ -69,6 +120,13 @@ def user_errors() -> Iterator[None]:
         yield
     except AdvisorError as exc:
         raise fail(str(exc)) from None
+    except Exception as exc:
+        from advisor.storage import storage_failure
+
+        failure = storage_failure(exc)  # a database error outside the library's own checks
+        if failure is None:
+            raise
+        raise fail(str(failure)) from None
 
 
 def guarded(function: Callable[[], T]) -> T:
@@ -89,6 +147,25 @@ def _json_default(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return value.tolist()
     return str(value)
+
+
+def next_steps(steps: list[tuple[str, str]], storage: str | None = None) -> None:
+    """Close a command's human output with what to run next: `(command, why)` pairs. The
+    `--storage` the user gave is repeated (password masked) so the lines can be pasted."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    suffix = ""
+    if storage:
+        from advisor.storage import mask_url
+
+        suffix = f" --storage {mask_url(storage)}"
+    console = Console(highlight=False)
+    for i, (command, why) in enumerate(steps):
+        lead = "next:" if i == 0 else "then:"
+        console.print(
+            f"[bold]{lead}[/] {escape(command + suffix)}  [dim]# {escape(why)}[/]", soft_wrap=True
+        )
 
 
 def parse_csv_option(value: str) -> list[str]:

@@ -34,7 +34,7 @@ def _samplers(value: str) -> str:
     return ",".join(names)
 
 
-@app.command("bench")
+@app.command("bench", short_help="Compare samplers' sample efficiency on a measured table.")
 def bench(
     table: Annotated[
         Path,

@@ -14,11 +14,12 @@ from advisor.cli._app import (
     app,
     emit_json,
     fail,
+    next_steps,
     user_errors,
 )
 
 
-@app.command()
+@app.command(short_help="Run the seed grid of real fine-tunes (resumable, many workers).")
 def grid(
     spec_file: Annotated[Path, typer.Argument(metavar="SPEC.toml", help="Study spec (TOML).")],
     storage: StorageOption = None,
@@ -50,21 +51,32 @@ def grid(
             "loss, retries exhausted).",
         ),
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Run a grid of more than 10,000 points."),
+    ] = False,
+    allow_data_change: Annotated[
+        bool,
+        typer.Option(
+            "--allow-data-change",
+            help="Go on although the data files differ from those the study was made with.",
+        ),
+    ] = False,
 ) -> None:
     """Run the study's seed grid: one real fine-tune per grid point and seed (resumable; start
     it on several machines with one PostgreSQL --storage to share the work)."""
     from advisor.config import load_spec
     from advisor.design import design_points
     from advisor.grid import GridOptions, run_grid
-    from advisor.grid_status import grid_status
-    from advisor.render.grid import RichGridObserver, grid_summary, status_table
+    from advisor.grid_status import baseline_status, grid_status
+    from advisor.render.grid import grid_observer, grid_summary, interrupted_message, status_table
     from advisor.storage import load_study, open_storage
     from advisor.worker import Interrupted
 
     with user_errors():
         spec = load_spec(spec_file)
         if status:
-            study = load_study(open_storage(storage), spec.name)
+            study = load_study(open_storage(storage, read_only=True), spec.name)
             report = grid_status(study, design_points(spec))
             emit_json(report) if json_output else status_table(report)
             return
@@ -74,21 +86,35 @@ def grid(
             heartbeat_interval=min(10, max(1, grace_period // 3)),
             poll_interval=min(5.0, max(0.5, grace_period / 4)),
             retry_failed=retry_failed,
+            force=force,
+            allow_data_change=allow_data_change,
         )
+        observer = grid_observer()
         try:
-            with RichGridObserver() as observer:
+            with observer:
                 result = run_grid(spec, storage, observer, options)
         except KeyboardInterrupt as exc:  # Ctrl-C: 130; SIGTERM (`Interrupted`): 143
             code = 143 if isinstance(exc, Interrupted) else 130
-            raise _fail_with(
-                "interrupted: the running trial is marked failed (reason "
-                '"interrupted"); run the same command again to resume',
-                code=code,
-            ) from None
-    if json_output:
-        emit_json(result.to_json())
-    else:
-        grid_summary(result.study, result.storage, result.trials)
+            resume = "Run the same command again to resume: finished points are skipped."
+            raise _fail_with(interrupted_message(observer, resume), code=code) from None
+        if json_output:
+            emit_json(result.to_json())
+            return
+        baseline = baseline_status(load_study(open_storage(storage), spec.name))
+    grid_summary(result.study, result.storage, result.trials, baseline=baseline)
+    next_steps(
+        [
+            (
+                f"advisor fit-surface --study {spec.name}",
+                "how lr, batch and epochs move each metric",
+            ),
+            (
+                f"advisor suggest --study {spec.name} --objective f1,loss",
+                "the configurations to run next",
+            ),
+        ],
+        storage,
+    )
 
 
 def _fail_with(message: str, code: int) -> typer.Exit:
@@ -98,7 +124,7 @@ def _fail_with(message: str, code: int) -> typer.Exit:
     return exit_
 
 
-@app.command()
+@app.command(short_help="Write the finished trials as a benchmark table (CSV).")
 def export(
     study: StudyOption,
     out: Annotated[Path, typer.Option("--out", help="CSV file to write.", show_default=False)],

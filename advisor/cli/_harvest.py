@@ -10,7 +10,7 @@ import typer
 from advisor.cli._app import JsonOption, StorageOption, StudyOption, app, emit_json, user_errors
 
 
-@app.command()
+@app.command(short_help="Build a study from Hugging Face model cards.")
 def harvest(
     study: StudyOption,
     base: Annotated[

@@ -29,7 +29,7 @@ def _objectives(value: str) -> str:
     return value
 
 
-@app.command()
+@app.command(short_help="Figures and a self-contained HTML page.")
 def report(
     out: Annotated[
         Path,
@@ -82,7 +82,7 @@ def report(
 
     with user_errors():
         if study is not None:
-            source = load_study(open_storage(storage), study)
+            source = load_study(open_storage(storage, read_only=True), study)
             result = build_report(
                 source, out, objective, title=f"advisor report: study {study}", degree=degree
             )

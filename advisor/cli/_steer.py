@@ -7,7 +7,16 @@ from typing import Annotated, Any
 
 import typer
 
-from advisor.cli._app import JsonOption, StorageOption, StudyOption, app, emit_json, user_errors
+from advisor.cli._app import (
+    JsonOption,
+    StorageOption,
+    StudyOption,
+    app,
+    emit_json,
+    fail,
+    next_steps,
+    user_errors,
+)
 
 ObjectiveOption = Annotated[
     str,
@@ -27,7 +36,7 @@ class SamplerChoice(str, Enum):
     random = "random"
 
 
-@app.command()
+@app.command(short_help="Predicted Pareto set: configurations to run next.")
 def suggest(
     study: StudyOption,
     objective: ObjectiveOption,
@@ -36,6 +45,14 @@ def suggest(
         bool,
         typer.Option(
             "--enqueue", help="Add those not yet run as waiting trials of the objective study."
+        ),
+    ] = False,
+    extend: Annotated[
+        bool,
+        typer.Option(
+            "--extend",
+            help="Enqueue the configurations outside the spec's box where the surfaces put "
+            "the best (waiting trials of the objective study).",
         ),
     ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the posterior draws.")] = 0,
@@ -47,14 +64,34 @@ def suggest(
     from advisor.tune import suggest as run_suggest
 
     with user_errors():
-        result = run_suggest(study, objective, n=n, enqueue=enqueue, storage_url=storage, seed=seed)
+        result = run_suggest(
+            study, objective, n=n, enqueue=enqueue, storage_url=storage, seed=seed, extend=extend
+        )
     if json_output:
         emit_json(result.to_json())
-    else:
-        suggestions_table(result)
+        return
+    suggestions_table(result)
+    next_steps(_after_suggest(study, objective, enqueue, len(result.enqueued)), storage)
 
 
-@app.command()
+def _after_suggest(
+    study: str, objective: str, enqueue: bool, enqueued: int
+) -> list[tuple[str, str]]:
+    tune = f"advisor tune --study {study} --objective {objective}"
+    if enqueued:
+        return [(f"{tune} --trials {enqueued}", "fine-tune the enqueued configurations")]
+    if enqueue:
+        return [(f"{tune} --trials 5", "let the surfaces propose new configurations")]
+    return [
+        (
+            f"advisor suggest --study {study} --objective {objective} --enqueue",
+            "queue the suggestions not run yet",
+        ),
+        (f"{tune} --trials 5", "run them, then let the surfaces propose more"),
+    ]
+
+
+@app.command(short_help="Closed loop: surfaces propose, real fine-tunes evaluate.")
 def tune(
     study: StudyOption,
     objective: ObjectiveOption,
@@ -63,23 +100,51 @@ def tune(
         SamplerChoice, typer.Option("--sampler", help="Who proposes the next configuration.")
     ] = SamplerChoice.surface,
     seed: Annotated[int | None, typer.Option("--seed", help="Sampler seed.")] = None,
+    prior: Annotated[
+        str | None,
+        typer.Option(
+            "--prior",
+            metavar="STUDY|FILE|none",
+            help="The surface sampler's learned prior: a study in the storage to learn it from,"
+            " a prior JSON file, or none. Default: the shipped fine-tune prior.",
+        ),
+    ] = None,
     storage: StorageOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Closed loop: the sampler proposes, real fine-tunes evaluate, surfaces refit."""
-    from advisor.render.grid import RichGridObserver
+    from advisor.render.grid import grid_observer, interrupted_message
     from advisor.render.steer import tune_summary
     from advisor.tune import observed_front
     from advisor.tune import tune as run_tune
 
     with user_errors():
+        observer = grid_observer(unit="tune trials")
         try:
-            with RichGridObserver(unit="tune trials") as observer:
-                result = run_tune(study, objective, trials, sampler.value, storage, observer, seed)
+            with observer:
+                result = run_tune(
+                    study, objective, trials, sampler.value, storage, observer, seed, prior
+                )
         except KeyboardInterrupt:
-            raise typer.Exit(code=130) from None
+            left = trials - len(observer.finished)
+            resume = (
+                f"Run `advisor tune --study {study} --objective {objective} --trials {left}` "
+                "for the trials left (the surfaces see every stored one)."
+            )
+            exit_ = fail(interrupted_message(observer, resume))
+            exit_.exit_code = 130
+            raise exit_ from None
         front: list[dict[str, Any]] = observed_front(result.study, storage)
     if json_output:
         emit_json(result.to_json())
-    else:
-        tune_summary(result, front)
+        return
+    tune_summary(result, front)
+    next_steps(
+        [
+            (
+                f"advisor report --study {study} --objective {objective} --out report/",
+                "figures and an HTML page of everything run so far",
+            )
+        ],
+        storage,
+    )

@@ -12,6 +12,7 @@ from advisor.cli._app import (
     StorageOption,
     app,
     emit_json,
+    next_steps,
     require_one_source,
     user_errors,
 )
@@ -43,7 +44,7 @@ def _alpha(value: float) -> float:
     return value
 
 
-@app.command("fit-surface")
+@app.command("fit-surface", short_help="Fit absolute and relative response surfaces.")
 def fit_surface(
     study: Annotated[
         str | None,
@@ -108,6 +109,10 @@ def fit_surface(
     store: Annotated[
         bool, typer.Option("--store/--no-store", help="Store the fitted surfaces with the study.")
     ] = True,
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Print the coefficient tables and fit statistics too."),
+    ] = False,
     storage: StorageOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -119,7 +124,11 @@ def fit_surface(
     from advisor.table import read_table
 
     with user_errors():
-        handle = None if study is None else load_study(open_storage(storage), study)
+        handle = (
+            None
+            if study is None
+            else load_study(open_storage(storage, read_only=not store, must_exist=True), study)
+        )
         if handle is None:
             rows, source = read_table(str(table)), f"table {table}"
         else:
@@ -133,4 +142,14 @@ def fit_surface(
     if json_output:
         emit_json({"source": source, "stored": stored, **fits.to_dict()})
     else:
-        render_fits(fits, source, stored_in=study if stored else None)
+        render_fits(fits, source, stored_in=study if stored else None, full=full)
+        if study is not None:
+            next_steps(
+                [
+                    (
+                        f"advisor suggest --study {study} --objective f1,loss",
+                        "configurations the surfaces predict best",
+                    )
+                ],
+                storage,
+            )

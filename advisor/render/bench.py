@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -41,39 +42,73 @@ def checkpoints(budget: int) -> list[int]:
 
 
 def render_benchmark(result: BenchResult, console: Console | None = None) -> None:
-    """Print the hypervolume ratio (mean +- sd) per sampler and budget, and trials to targets."""
+    """Print the hypervolume ratio (mean, sd below it) per sampler and budget, and trials to
+    targets; a `*` marks a sampler still in its random start at that budget."""
     from advisor.bench import THRESHOLDS
 
     console = console or Console()
     marks = checkpoints(result.budget)
     table = Table(
-        title=(f"hypervolume / true Pareto hypervolume ({result.repeats} repeats, mean ± sd)"),
-        caption=_caption(result),
+        title=f"hypervolume / true Pareto hypervolume after N trials ({result.repeats} "
+        "repeats: mean, sd below)",
+        caption=_caption(result, marks),
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        caption_justify="left",
     )
     table.add_column("sampler", style="bold")
     for b in marks:
-        table.add_column(f"{b} trials", justify="right")
+        table.add_column(f"N={b}", justify="right")
     for t in THRESHOLDS:
         table.add_column(f"to {t:g}", justify="right")
     reach = {t: result.trials_to(t) for t in THRESHOLDS}
+    random_at = {b: set(result.in_random_start(b)) for b in marks}
     for name, ratios in result.ratios.items():
         sd = ratios.std(axis=0, ddof=1) if ratios.shape[0] > 1 else 0 * ratios[0]
-        cells = [f"{ratios[:, b - 1].mean():.3f} ± {sd[b - 1]:.3f}" for b in marks]
+        cells = [
+            f"{ratios[:, b - 1].mean():.3f}{'*' if name in random_at[b] else ' '}\n"
+            f"[dim]±{sd[b - 1]:.3f}[/] "
+            for b in marks
+        ]
         for t in THRESHOLDS:
             median, hits = reach[t][name]
             shown = f"> {result.budget}" if median is None else f"{median:g}"
-            cells.append(f"{shown} ({hits}/{result.repeats})")
+            cells.append(f"{shown}\n[dim]{hits}/{result.repeats}[/]")
         table.add_row(name, *cells)
     console.print(table)
 
 
-def _caption(result: BenchResult) -> str:
+def _caption(result: BenchResult, marks: list[int]) -> str:
     objectives = ",".join(o.name for o in result.objectives)
     text = (
         f"{result.n_configs} configurations, {result.pareto_size} on the true Pareto front of "
         f"{objectives}; scored on {','.join(result.kept)}. 'to t': median trials to reach t "
-        f"(repeats that reached it)."
+        f"(below: repeats that reached it)."
     )
+    text += _random_start_note(result, marks)
     if result.fallback_share is not None:
         text += f" surface handed {result.fallback_share:.0%} of its trials to its fallback."
+    return text
+
+
+def _random_start_note(result: BenchResult, marks: list[int]) -> str:
+    """Which samplers are still sampling at random at each shown budget, and for how long each
+    one does: identical rows there are the shared seed, not equal skill."""
+    if not result.random_starts:
+        return ""
+    starts = ", ".join(
+        f"{name} {'always' if n is None else f'the first {n}'}"
+        for name, n in result.random_starts.items()
+    )
+    at = []
+    for b in marks:
+        names = result.in_random_start(b)
+        if names:
+            at.append(f"N={b}: {', '.join(names)}")
+    text = f" Random start (trials sampled at random before a model steers): {starts}."
+    if at:
+        text += (
+            f" * still in the random start ({'; '.join(at)}): samplers seeded alike draw the "
+            "same random trials, so their rows there are equal by construction."
+        )
     return text

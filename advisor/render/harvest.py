@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -35,20 +36,20 @@ class HubProgress:
     def __call__(self, done: int, total: int, model_id: str) -> None:
         if self.task is None:
             self.task = self.progress.add_task("model cards", total=total)
-        self.progress.update(self.task, completed=done, description=f"card of {model_id}")
+        self.progress.update(self.task, completed=done, description=f"card of {escape(model_id)}")
 
 
 def harvest_summary(harvest: Harvest, stored: StoreResult, console: Console | None = None) -> None:
     """Coverage, baseline, trials (new or already held) and every skipped card with its reason."""
     console = console or Console()
     console.print(
-        f"harvest of {harvest.source}: [bold]{harvest.cards}[/] cards found, "
+        f"harvest of {escape(str(harvest.source))}: [bold]{harvest.cards}[/] cards found, "
         f"[bold]{harvest.usable}[/] usable, {len(harvest.skipped)} skipped"
     )
     console.print(_baseline_line(harvest))
     partial = f" ({len(stored.partial)} lacking a metric, stored PRUNED)" if stored.partial else ""
     console.print(
-        f"study [bold]{stored.study}[/]: {len(stored.added)} trials added{partial}, "
+        f"study [bold]{escape(stored.study)}[/]: {len(stored.added)} trials added{partial}, "
         f"{len(stored.already)} already held"
     )
     if harvest.records:
@@ -61,13 +62,13 @@ def _baseline_line(harvest: Harvest) -> str:
     if harvest.baseline is not None:
         metrics = " ".join(f"{k}={v:.4f}" for k, v in harvest.baseline.metrics.items())
         return (
-            f"baseline: {harvest.baseline.model_id} ({metrics}, from its "
-            f"{harvest.baseline.metrics_source})"
+            f"baseline: {escape(harvest.baseline.model_id)} ({metrics}, from its "
+            f"{escape(str(harvest.baseline.metrics_source))})"
         )
     if harvest.baseline_problem:
         return (
-            f"[yellow]no baseline[/]: the card of {harvest.base} gives none "
-            f"({harvest.baseline_problem}); relative surfaces need one"
+            f"[yellow]no baseline[/]: the card of {escape(str(harvest.base))} gives none "
+            f"({escape(harvest.baseline_problem)}); relative surfaces need one"
         )
     return "no baseline (no --base): relative surfaces need one"
 
@@ -82,14 +83,14 @@ def _trials_table(harvest: Harvest, stored: StoreResult) -> Table:
     table.add_column("trial")
     for r in harvest.records:
         metrics = (f"{v:.4f}" if v is not None else "-" for v in r.metrics.values())
-        table.add_row(
-            r.model_id,
+        table.add_row(  # card text is data, never Rich markup: "[red]x" stays "[red]x"
+            escape(r.model_id),
             f"{r.learning_rate:.3g}",
             str(r.batch_size),
             f"{r.epochs:g}",
             *metrics,
-            r.task or "unknown",
-            r.dataset or "-",
+            escape(r.task or "unknown"),
+            escape(r.dataset or "-"),
             "added" if r.model_id in added else "held",
         )
     return table
@@ -101,5 +102,5 @@ def _skipped_table(harvest: Harvest) -> Table:
     table.add_column("model")
     table.add_column("reason")
     for skip in harvest.skipped:
-        table.add_row(skip.model_id, skip.reason)
+        table.add_row(escape(skip.model_id), escape(skip.reason))
     return table

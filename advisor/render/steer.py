@@ -22,10 +22,10 @@ def suggestions_table(result: SuggestResult, console: Console | None = None) -> 
         table.add_column(column, justify="right")
     relative = [n for n in names if n.endswith("_rel")]
     for name in names:
-        table.add_column(f"{name} [95% CI]", justify="right")
+        table.add_column(f"{name}\n95% CI", justify="right")  # folded: whole at 80 columns
     for name in relative:
-        table.add_column(f"P({name} beats base)", justify="right")
-    table.add_column("on front", justify="right")
+        table.add_column(f"P({name}\n> base)", justify="right")
+    table.add_column("on\nfront", justify="right")
     table.add_column("run", justify="center")
     observed_notes: list[str] = []
     for s in result.front.suggestions:
@@ -36,7 +36,7 @@ def suggestions_table(result: SuggestResult, console: Console | None = None) -> 
         ]
         for name in names:
             p = s.predicted[name]
-            cells.append(f"{p['mean']:.3f} [{p['lower']:.3f}, {p['upper']:.3f}]")
+            cells.append(f"{p['mean']:.3f}\n[{p['lower']:.3f}, {p['upper']:.3f}]")
         for name in relative:
             value = s.predicted[name].get("p_beats_baseline")
             cells.append("-" if value is None else f"{value:.2f}")
@@ -56,6 +56,15 @@ def suggestions_table(result: SuggestResult, console: Console | None = None) -> 
     console.print(_tradeoff(result))
     for note in result.front.notes:
         console.print(f"[yellow]note:[/] {note}")
+    for extension in result.extensions:
+        console.print(f"[cyan]beyond the box:[/] {extension.sentence()}")
+    if result.extend_asked and not result.extended:
+        console.print("nothing enqueued by --extend: no extension predicted, or all run already")
+    if result.extended:
+        console.print(
+            f"enqueued {len(result.extended)} configuration(s) outside the spec's box in "
+            f"{result.study}: {', '.join(map(str, result.extended))}; run them with `advisor tune`"
+        )
     if result.enqueued_asked and not result.enqueued:
         console.print("nothing enqueued: every suggestion has been run already")
     if result.enqueued:

@@ -69,7 +69,7 @@ def averaged_prediction(
     design = design.reshape(len(grid), max(len(others), 1), -1).mean(axis=1)
     mean = design @ surface.coef
     se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", design, surface.cov, design), 0.0))
-    df = surface.stats.df_resid
+    df = surface.t_df  # the fit's own t degrees of freedom (configurations - 1 when clustered)
     crit = float(stats.t.ppf(1.0 - surface.alpha / 2.0, df)) if df > 0 else float("nan")
     out = grid.reset_index(drop=True).copy()
     out["mean"], out["lower"], out["upper"] = mean, mean - crit * se, mean + crit * se

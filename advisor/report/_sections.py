@@ -84,6 +84,11 @@ def surface_summary(page: Page, surface: FittedSurface, relative: FittedSurface 
     bold = [t.term != "Intercept" and t.p < surface.alpha for t in surface.term_stats]
     page.table(header, cells, bold)
     page.bullets([f"warning: {w}" for w in surface.warnings])
+    if surface.trustworthy:
+        page.paragraph(f"Verdict: trustworthy. Inference: {_inference(surface)}.")
+    else:  # findings are withheld: the reasons and what to do take their place
+        page.paragraph(f"Verdict: NOT trustworthy. Inference: {_inference(surface)}.")
+        page.bullets([f"not trustworthy: {r}" for r in surface.reasons])
     page.bullets(list(surface.findings))
     if relative is not None:
         page.subheading(f"{relative.target}: against the baseline ({num(relative.baseline)})")
@@ -92,6 +97,11 @@ def surface_summary(page: Page, surface: FittedSurface, relative: FittedSurface 
             "intercept minus the baseline."
         )
         page.bullets([f for f in relative.findings if f.startswith("against the baseline")])
+
+
+def _inference(surface: FittedSurface) -> str:
+    d = surface.diagnostics
+    return d.inference_note if d is not None else surface.cov_type
 
 
 def front_tables(page: Page, fronts: Fronts) -> None:

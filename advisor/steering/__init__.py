@@ -10,7 +10,13 @@ from advisor.steering._pareto import (
     hypervolume_improvements,
     non_dominated_mask,
 )
-from advisor.steering._prior import SurfacePrior, finetune_prior, fit_surface_prior
+from advisor.steering._prior import (
+    Coordinate,
+    SurfacePrior,
+    finetune_prior,
+    fit_absolute_prior,
+    fit_surface_prior,
+)
 from advisor.steering._sampler import SamplerDecision, SurfaceSampler
 from advisor.steering._scale import HypervolumeScale
 from advisor.steering._surrogate import BayesianQuadratic
@@ -21,6 +27,7 @@ __all__ = [
     "UnknownSamplerError",
     "make_sampler",
     "BayesianQuadratic",
+    "Coordinate",
     "HypervolumeScale",
     "Objective",
     "ObjectiveError",
@@ -30,6 +37,7 @@ __all__ = [
     "TableSpace",
     "epsilon_to_front",
     "finetune_prior",
+    "fit_absolute_prior",
     "fit_surface_prior",
     "hypervolume",
     "hypervolume_improvements",

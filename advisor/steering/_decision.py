@@ -22,6 +22,8 @@ class SamplerDecision:
         cv_r2: objective name -> leave-one-out R^2 of its surface (empty when none was fitted).
         predicted: objective name -> (mean, sd) predicted for the proposal (surface mode only),
             by the surfaces as fitted: values past the focus cap read as the cap.
+        prior_weight: objective name -> the weight (0 to 1) its surface gave the learned
+            prior, by how well the prior predicted the trials (empty without a prior).
     """
 
     trial_number: int
@@ -30,6 +32,7 @@ class SamplerDecision:
     n_trials: int
     cv_r2: dict[str, float] = field(default_factory=dict)
     predicted: dict[str, tuple[float, float]] = field(default_factory=dict)
+    prior_weight: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from advisor.steering._acquisition import choose
 from advisor.steering._decision import SamplerDecision, _Plan
 from advisor.steering._prior import FINETUNE_PRIOR, SurfacePrior, finetune_prior
 from advisor.steering._space import Space
-from advisor.steering._surrogate import BayesianQuadratic
+from advisor.steering._surrogate import BayesianQuadratic, square_columns, term_names
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,6 +28,11 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
 _logger = logging.getLogger("advisor.steering")
+
+# The learned prior's predictive check: standard deviations of a quadratic coefficient and of
+# the noise, in standard deviations of the objective, under which the prior's surface and the
+# bowl's are compared on the trials.
+_CHECK = (0.5, 0.3)
 
 
 class SurfaceSampler(BaseSampler):
@@ -75,7 +80,12 @@ class SurfaceSampler(BaseSampler):
         prior: prior means of the surfaces' quadratic terms by parameter and metric name
             (`SurfacePrior`); "finetune" (the default): the one shipped with advisor
             (learning_rate, batch_size, epochs; accuracy, f1, loss); None: the surrogate's
-            own prior only.
+            own prior only. An absolute (version 2) prior is re-expressed on the study's box.
+        prior_confidence: probability, before any trial, that the prior is right rather than
+            the bowl; each proposal updates it by how well the prior's means predict the
+            trials (`_fit`) and the surfaces start from the blend (`prior_weight` of the
+            decision; its reason says when the trials contradict the prior).
+        prior_decay: beta of a beta/n fade of the prior's weight on top (None: no fade).
         max_candidates: size of a generated candidate set.
         log_params: parameters modelled on a log scale besides log distributions.
         ignore_params: parameters never modelled (replicate seeds); the fallback samples them.
@@ -96,6 +106,8 @@ class SurfaceSampler(BaseSampler):
         exploration: float = 0.3,
         surrogate: BayesianQuadratic | None = None,
         prior: SurfacePrior | str | None = FINETUNE_PRIOR,
+        prior_confidence: float = 0.75,
+        prior_decay: float | None = None,
         max_candidates: int = 4096,
         log_params: Sequence[str] = ("learning_rate", "batch_size"),
         ignore_params: Sequence[str] = ("seed",),
@@ -120,6 +132,12 @@ class SurfaceSampler(BaseSampler):
         elif isinstance(prior, str):
             raise ValueError(f"prior must be a SurfacePrior, {FINETUNE_PRIOR!r} or None")
         self.prior = prior
+        if not 0.0 < prior_confidence < 1.0:
+            raise ValueError(f"prior_confidence must lie in (0, 1), got {prior_confidence}")
+        if prior_decay is not None and prior_decay <= 0.0:
+            raise ValueError(f"prior_decay must be positive or None, got {prior_decay}")
+        self.prior_confidence = prior_confidence
+        self.prior_decay = prior_decay
         self.max_candidates = max_candidates
         self.log_params = tuple(log_params)
         self.ignore_params = tuple(ignore_params)
@@ -211,14 +229,15 @@ class SurfaceSampler(BaseSampler):
         if self.prior is not None:
             objectives = list(zip(_objective_names(study), _direction_names(study), strict=True))
             names = [d.name for d in space.dims]
-            prior_mean = self.prior.means(names, objectives, self.surrogate.degree)
+            prior_mean = self.prior.means(names, objectives, self.surrogate.degree, _ranges(space))
+            if np.isnan(prior_mean).all():
+                prior_mean = None
         try:
-            model = copy.deepcopy(self.surrogate).fit(
-                space.to_unit(raw[usable]), values, prior_mean
-            )
+            model, weights = self._fit(space.to_unit(raw[usable]), values, prior_mean, n)
         except FitError as exc:
             return self._fallback_plan(trial, f"the surfaces cannot be fitted ({exc})", n)
-        cv = dict(zip(_objective_names(study), map(float, model.loo_r2_), strict=True))
+        names = _objective_names(study)
+        cv = dict(zip(names, map(float, model.loo_r2_), strict=True))
         if self._predicts_nothing(cv, n, model):
             shown = ", ".join(f"{k} {v:.2f}" for k, v in cv.items())
             reason = f"the surfaces predict nothing (cross-validated R^2: {shown})"
@@ -228,10 +247,42 @@ class SurfaceSampler(BaseSampler):
         pending = pending[~np.isnan(pending).any(axis=1)]
         evaluated = np.unique(raw[usable], axis=0)
         reason = "the surfaces steer"
-        if prior_mean is not None and not np.isnan(prior_mean).all():
-            reason += " (surfaces started from the learned prior)"
-        decision = SamplerDecision(trial.number, "surface", reason, n, cv)
+        prior_weight: dict[str, float] = {}
+        if weights is not None:
+            prior_weight = dict(zip(names, map(float, weights), strict=True))
+            reason += _prior_note(prior_weight, n, self.prior_decay)
+        decision = SamplerDecision(trial.number, "surface", reason, n, cv, {}, prior_weight)
         return _Plan(decision, space, model, evaluated, pending, reference)
+
+    def _fit(
+        self, x: np.ndarray, values: np.ndarray, prior_mean: np.ndarray | None, n: int
+    ) -> tuple[BayesianQuadratic, np.ndarray | None]:
+        """The surfaces, and the weight each objective's gave the learned prior (None without
+        one).
+
+        The prior earns its weight by predicting the trials: its posterior probability against
+        the bowl-only prior, from odds `prior_confidence` to `1 - prior_confidence` before any
+        trial times the ratio of the two prior means' marginal likelihoods over all objectives
+        (`_CHECK`: the quadratic terms alone with fixed uncertainties, so the ratio measures the
+        means and not how much the fits can absorb), times `min(1, prior_decay / n)`. The
+        surfaces then start from the prior means blended with the bowl by that weight.
+        """
+        plain = copy.deepcopy(self.surrogate).fit(x, values)
+        if prior_mean is None:
+            return plain, None
+        default = _default_means(self.surrogate, x.shape[1], values.shape[1])
+        bayes_factor = plain.log_evidence(prior_mean, _CHECK) - plain.log_evidence(default, _CHECK)
+        log_odds = np.log(self.prior_confidence / (1.0 - self.prior_confidence))
+        log_odds += float(np.sum(bayes_factor))
+        weight = 1.0 / (1.0 + np.exp(-np.clip(log_odds, -50.0, 50.0)))
+        if self.prior_decay is not None:
+            weight *= min(1.0, self.prior_decay / max(n, 1))
+        weights = np.full(values.shape[1], weight)
+        if weight < 0.001:
+            return plain, weights
+        blended = weight * prior_mean + (1.0 - weight) * default
+        blended = np.where(np.isnan(prior_mean), np.nan, blended)
+        return copy.deepcopy(self.surrogate).fit(x, values, blended), weights
 
     def _intersection(self, study: Study) -> dict[str, BaseDistribution]:
         """The finished trials' intersection search space, updated incrementally per study."""
@@ -310,6 +361,39 @@ class SurfaceSampler(BaseSampler):
         if not fresh.any():
             reason += " (every candidate has run: replicating the most uncertain one on the front)"
         return space.to_params(chosen), replace(plan.decision, reason=reason, predicted=predicted)
+
+
+def _ranges(space: Space) -> dict[str, tuple[float, float, bool]]:
+    """Each modelled parameter's raw values at the ends of its box, and whether the box
+    coordinate is logarithmic: what an absolute prior needs to place the box."""
+    out = {}
+    for dim in space.dims:
+        low, high = dim.untransform(np.array(dim.bounds()))
+        out[dim.name] = (float(low), float(high), dim.log)
+    return out
+
+
+def _default_means(surrogate: BayesianQuadratic, d: int, k: int) -> np.ndarray:
+    """The surrogate's own prior means per term (`bowl` on squares, 0 elsewhere)."""
+    means = np.zeros((k, len(term_names([str(i) for i in range(d)], surrogate.degree))))
+    if surrogate.bowl and surrogate.degree >= 2:
+        means[:, square_columns(d)] = surrogate.bowl
+    return means
+
+
+def _prior_note(weights: dict[str, float], n: int, decay: float | None) -> str:
+    """The decision's words on the learned prior's weight."""
+    values = set(weights.values())
+    shown = (
+        f"{values.pop():.2f}"
+        if len(values) == 1
+        else ", ".join(f"{k} {v:.2f}" for k, v in weights.items())
+    )
+    if max(weights.values()) >= 0.5:
+        return f" (surfaces started from the learned prior, weight {shown}: it predicts the trials)"
+    if decay is not None and decay / max(n, 1) < 0.5:
+        return f" (learned prior faded out after {n} trials, weight {shown})"
+    return f" (learned prior set aside, weight {shown}: the trials contradict it)"
 
 
 def _signs(study: Study) -> np.ndarray:

@@ -123,6 +123,7 @@ class BayesianQuadratic:
             self.omega_ = rng.standard_normal((x.shape[1], self.residual)) / self.lengthscale
             self.phase_ = rng.uniform(0.0, 2.0 * np.pi, self.residual)
         phi, orders = self._features(x)
+        self._dims_ = x.shape[1]
         self.weights_ = np.where(orders == 2, self.hierarchy, 1.0)
         self.groups_ = (orders == 0).astype(int)  # 0: quadratic terms, 1: residual features
         self.n_terms_ = int(np.sum(orders > 0))  # quadratic terms, without the intercept
@@ -151,7 +152,47 @@ class BayesianQuadratic:
             self.coef_[j], self.cov_[j], self.noise_var_[j], self.prior_precision_[j] = fitted
         self.coef_ += self.prior_mean_
         self.loo_r2_ = self._loo_r2(z, t)
+        self._z, self._t = z, t
+        self.log_evidence_ = self.log_evidence()
         return self
+
+    def log_evidence(
+        self, prior_mean: np.ndarray | None = None, fixed: tuple[float, float] | None = None
+    ) -> np.ndarray:
+        """Per objective, the log marginal likelihood of the fitted trials with the
+        coefficients' prior mean set to `prior_mean` (as in `fit`; None: this fit's own).
+
+        Args:
+            fixed: None: under this fit's hyperparameters (prior and noise precision, residual
+                included). `(coefficient_sd, noise_sd)`: under the quadratic terms alone with
+                those fixed standard deviations (in standardised units; second-order terms
+                scaled by `hierarchy` as in the fit), a predictive check of the prior mean's
+                surface that the residual's flexibility cannot blur.
+        """
+        if not hasattr(self, "_z"):
+            raise NotFittedError("BayesianQuadratic is not fitted; call fit(x, y) first")
+        z, k = self._z, self._t.shape[1]
+        mean = self.prior_mean_
+        if prior_mean is not None:
+            mean = self._prior_mean(self._dims_, z.shape[1], k, prior_mean)
+        deviation = self._t - z @ mean.T
+        if fixed is not None:
+            q = self.n_terms_
+            precision = np.full(q, 1.0 / fixed[0] ** 2)
+            return np.array(
+                [
+                    _log_evidence(z[:, :q], deviation[:, j], precision, fixed[1] ** 2)
+                    for j in range(k)
+                ]
+            )
+        return np.array(
+            [
+                _log_evidence(
+                    z, deviation[:, j], self.prior_precision_[j][self.groups_], self.noise_var_[j]
+                )
+                for j in range(k)
+            ]
+        )
 
     def _prior_mean(self, d: int, p: int, k: int, given: np.ndarray | None = None) -> np.ndarray:
         """`(k, p)` prior means of the coefficients in the scaled-term coordinates: `given`
@@ -291,6 +332,19 @@ class BayesianQuadratic:
 
     def _unscale(self, t: np.ndarray) -> np.ndarray:
         return t * self.y_scale_ + self.y_mean_
+
+
+def _log_evidence(z: np.ndarray, d: np.ndarray, precision: np.ndarray, noise: float) -> float:
+    """Log marginal likelihood of the deviations `d` from the prior mean's surface under
+    `d = z @ beta + e`, `beta_i ~ N(0, 1 / precision_i)`, `e ~ N(0, noise)`: how well a prior
+    mean predicted the data, at the fitted hyperparameters (comparable between prior means
+    fitted to the same `z` and standardised objective)."""
+    n = d.size
+    cov = noise * np.eye(n) + (z / precision) @ z.T
+    sign, logdet = np.linalg.slogdet(cov)
+    if sign <= 0:
+        return -np.inf
+    return float(-0.5 * (d @ np.linalg.solve(cov, d) + logdet + n * np.log(2.0 * np.pi)))
 
 
 def _root(cov: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from optuna.distributions import IntDistribution
 
+from advisor.steering._prior import SurfacePrior
 from advisor.table import PARAMS
 
 
@@ -60,3 +61,11 @@ class TableSpace:
         if row is not None:
             return row
         return int(np.abs(self.codes - code).sum(axis=1).argmin())
+
+    def level_prior(self, prior: SurfacePrior) -> SurfacePrior:
+        """`prior` for this space's level-coded parameters: each `<param>_level` answers to the
+        prior's `<param>`, and an absolute prior learns the values behind the levels (it treats
+        them as evenly spaced on its coordinates, as log-spaced or doubling grids are)."""
+        names = {f"{self.names[j]}_level": self.names[j] for j in self._searched}
+        levels = {f"{self.names[j]}_level": self.levels[j].tolist() for j in self._searched}
+        return prior.renamed(names).on_levels(levels)

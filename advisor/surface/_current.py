@@ -38,7 +38,7 @@ def current_surfaces(
             notes.append(f"{metric}: no trial has a value, so no surface")
             continue
         current = [(stored or {}).get(metric + s) for s in wanted]
-        if all(s is not None and s.stats.n == count for s in current):
+        if all(s is not None and _rows_fitted(s) == count for s in current):
             surfaces.update({s.target: s for s in current if s is not None})
             continue
         previous = next((s for s in current if s is not None), None)
@@ -61,7 +61,7 @@ def _refit(
     if previous is not None:
         options = {
             "degree": previous.degree,
-            "robust": previous.cov_type != "nonrobust",
+            "robust": previous.cov_type == "HC3",  # clustered errors come from replicates
             "select": previous.select,
             "coding": previous.coding,
             "alpha": previous.alpha,
@@ -89,3 +89,8 @@ def _refit(
         why = why if storable else f"fitted at degree {d}"
         return fits.by_target(), f"{metric}: {why}{lowered}{skipped}"
     return {}, f"{metric}: no surface could be fitted ({error})"
+
+
+def _rows_fitted(surface: FittedSurface) -> int:
+    """Rows a surface was fitted on, collapsed runs (modelled apart) included."""
+    return surface.stats.n + (surface.collapse.n_collapsed if surface.collapse else 0)

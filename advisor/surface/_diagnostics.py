@@ -1,4 +1,4 @@
-"""Diagnostics on plain arrays: replicate groups, lack of fit, predictive R², VIF, plateaus."""
+"""Diagnostics on plain arrays: replicates, lack of fit, predictive R², leverage, influence, VIF."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from advisor.surface._terms import LEVEL_DECIMALS
 VIF_LIMIT = 10.0
 PLATEAU_SHARE = 0.2  # a floor or ceiling holding at least this share of rows is worth a note
 PLATEAU_BAND = 0.05  # ... counting rows within this fraction of the range from the extreme
+LEVERAGE_ONE = 1e-8  # leverage within this of 1: the fit passes through the row exactly
 
 
 def config_groups(x: np.ndarray) -> np.ndarray:
@@ -39,24 +40,97 @@ def lack_of_fit(y: np.ndarray, ssr: float, n_params: int, groups: np.ndarray) ->
     return LackOfFit(f=f, p=p, df_lack=df_lack, df_pure=df_pure, ss_lack=ss_lack, ss_pure=ss_pure)
 
 
-def cv_r2(design: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float | None:
-    """Leave-one-configuration-out predictive R² (1 - PRESS / total sum of squares).
+def cv_r2(design: np.ndarray, y: np.ndarray, groups: np.ndarray) -> tuple[float | None, str | None]:
+    """Leave-one-configuration-out predictive R² (1 - PRESS / total sum of squares), or why not.
 
     Every replicate of a configuration is held out together, so the score says how well the
-    surface predicts a configuration it has not seen. None when a fold is too small to fit.
+    surface predicts a configuration it has not seen. A fold whose remaining rows cannot
+    estimate every term (fewer distinct configurations than terms, or an aliased design) cannot
+    be fitted: then the score is None with the reason, never a minimum-norm solution.
     """
     n_params = design.shape[1]
     sst = float(np.sum((y - y.mean()) ** 2))
-    if sst <= 0 or groups.max() < 1:
-        return None
+    n_configs = int(groups.max()) + 1
+    if sst <= 0:
+        return None, "the metric does not vary"
+    if n_configs - 1 < n_params:
+        return None, (
+            f"a fold leaves {n_configs - 1} configurations for {n_params} terms, "
+            "so it cannot be fitted"
+        )
     press = 0.0
-    for g in range(int(groups.max()) + 1):
+    for g in range(n_configs):
         held = groups == g
-        if int((~held).sum()) < n_params:
-            return None
-        coef, *_ = np.linalg.lstsq(design[~held], y[~held], rcond=None)
+        rest = design[~held]
+        if np.linalg.matrix_rank(rest) < n_params:
+            return None, (
+                "leaving out one configuration makes a term inestimable (it alone determines "
+                "that term), so that fold cannot be fitted"
+            )
+        coef, *_ = np.linalg.lstsq(rest, y[~held], rcond=None)
         press += float(np.sum((y[held] - design[held] @ coef) ** 2))
-    return 1.0 - press / sst
+    return 1.0 - press / sst, None
+
+
+def seed_sd(y: np.ndarray, groups: np.ndarray) -> float | None:
+    """Pooled seed-to-seed SD within replicated configurations; None without replicates."""
+    counts = np.bincount(groups)
+    df = int(y.size - counts.size)
+    if df <= 0:
+        return None
+    means = np.bincount(groups, weights=y) / counts
+    return float(np.sqrt(np.sum((y - means[groups]) ** 2) / df))
+
+
+def leverage(design: np.ndarray) -> np.ndarray:
+    """Diagonal of the hat matrix (1: the fit passes through that row whatever its value)."""
+    q, _ = np.linalg.qr(design)
+    return np.sum(q**2, axis=1)
+
+
+def studentized_residuals(design: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Externally studentized residuals (NaN where leverage is 1 or no dof would be left)."""
+    n, p = design.shape
+    h = leverage(design)
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    resid = y - design @ coef
+    df = n - p - 1
+    out = np.full(n, np.nan)
+    ok = h < 1 - LEVERAGE_ONE
+    if df <= 0 or not ok.any():
+        return out
+    ssr = float(resid @ resid)
+    s2_del = (ssr - resid[ok] ** 2 / (1 - h[ok])) / df
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[ok] = resid[ok] / np.sqrt(np.maximum(s2_del, 0.0) * (1 - h[ok]))
+    return out
+
+
+def config_cooks(design: np.ndarray, y: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Cook's distance of deleting each configuration (all its rows) from the OLS fit.
+
+    inf where the rest cannot estimate every term (that configuration alone determines one).
+    """
+    n, p = design.shape
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    resid = y - design @ coef
+    s2 = float(resid @ resid) / (n - p) if n > p else float("nan")
+    xtx = design.T @ design
+    out = np.full(int(groups.max()) + 1, np.inf)
+    for g in range(out.size):
+        keep = groups != g
+        if np.linalg.matrix_rank(design[keep]) < p:
+            continue
+        fewer, *_ = np.linalg.lstsq(design[keep], y[keep], rcond=None)
+        delta = coef - fewer
+        out[g] = float(delta @ xtx @ delta) / (p * s2) if s2 > 0 else float("nan")
+    return out
+
+
+def condition_number(design: np.ndarray) -> float:
+    """Ratio of the largest to the smallest singular value (inf when rank deficient)."""
+    sv = np.linalg.svd(design, compute_uv=False)
+    return float(sv[0] / sv[-1]) if sv[-1] > 0 else float("inf")
 
 
 def vif(design: np.ndarray, has_intercept: bool = True) -> np.ndarray:

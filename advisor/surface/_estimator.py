@@ -15,7 +15,15 @@ from advisor.errors import FitError, NotFittedError
 from advisor.surface._diagnostics import config_groups
 from advisor.surface._estimability import drop_aliased, drop_unsupported
 from advisor.surface._findings import describe
-from advisor.surface._inference import fit_stats, fit_warnings, ols_fit, term_stats
+from advisor.surface._inference import (
+    CLUSTER,
+    choose_inference,
+    fit_stats,
+    fit_warnings,
+    inference_df,
+    ols_fit,
+    term_stats,
+)
 from advisor.surface._model import DroppedTerm, FittedSurface
 from advisor.surface._options import (
     DEFAULT_ALPHA,
@@ -36,6 +44,7 @@ from advisor.surface._terms import (
     encode,
     make_factors,
 )
+from advisor.surface._verdict import DesignData, config_table, diagnose, verdict
 from advisor.table import PARAMS
 
 
@@ -61,7 +70,9 @@ class ResponseSurface:
 
     Args:
         degree: 1 (main effects), 2 (adds squares and all two-way interactions) or 3 (full cubic).
-        robust: use heteroscedasticity-robust (HC3) standard errors.
+        robust: use heteroscedasticity-robust (HC3) standard errors where they are defined
+            (refused, with a warning, when a row has leverage 1). With replicated
+            configurations inference is cluster-robust by configuration whatever `robust`.
         select: optional hierarchical backward selection by `"aic"` or `"bic"`.
         coding: `"coded"` (each factor's range mapped to [-1, 1]) or `"natural"`.
         alpha: significance level for intervals and findings.
@@ -72,6 +83,7 @@ class ResponseSurface:
         terms_, coef_, bse_, tvalues_, pvalues_, conf_int_, cov_params_: per-term inference.
         rsquared_, rsquared_adj_, f_pvalue_, aic_, bic_, df_resid_, nobs_, cv_r2_,
         lack_of_fit_, dropped_terms_, warnings_, findings_: whole-model results.
+        trustworthy_, reasons_, diagnostics_: the verdict (findings_ is empty when untrustworthy).
     """
 
     def __init__(
@@ -124,23 +136,30 @@ class ResponseSurface:
         factors = make_factors(frame, coding)
         design = design_matrix(plan.terms, encode(factors, frame))
         names = [t.name(factors) for t in plan.terms]
-        results = ols_fit(design, target, names, self.robust)
         coded = design_matrix(plan.terms, encode(make_factors(frame, Coding.CODED), frame))
+        inference = choose_inference(self.robust, coded, plan.groups)
+        results = ols_fit(design, target, names, inference, plan.groups)
+        coded_results = (
+            results
+            if coding == Coding.CODED
+            else ols_fit(coded, target, names, inference, plan.groups)
+        )
+        data = DesignData(
+            coded, target, plan.groups, config_table(frame, plan.groups), inference, alpha
+        )
         surface = _surface(
             results,
+            np.asarray(coded_results.pvalues, dtype=float),
             factors,
             plan,
             design,
-            coded,
-            target,
+            data,
             metric=name,
             mode=mode.value,
             baseline=baseline,
             degree=degree,
             coding=coding,
-            robust=self.robust,
             select=select,
-            alpha=alpha,
         )
         self._set_fitted(surface, results)
         return self
@@ -170,6 +189,9 @@ class ResponseSurface:
         self.dropped_terms_ = list(surface.dropped)
         self.warnings_ = list(surface.warnings)
         self.findings_ = list(surface.findings)
+        self.trustworthy_ = surface.trustworthy
+        self.reasons_ = list(surface.reasons)
+        self.diagnostics_ = surface.diagnostics
 
     def predict(self, X: pd.DataFrame, alpha: float | None = None) -> pd.DataFrame:  # noqa: N803
         """Means with confidence and prediction intervals; see `FittedSurface.predict`.
@@ -244,27 +266,25 @@ def _too_few_rows(n: int, terms: list[Term], factors: Sequence[Factor], degree: 
 
 def _surface(
     results: Any,
+    holm_pvalues: np.ndarray,
     factors: tuple[Factor, ...],
     plan: _Plan,
     design: np.ndarray,
-    coded: np.ndarray,
-    y: np.ndarray,
+    data: DesignData,
     *,
     metric: str,
     mode: str,
     baseline: float | None,
     degree: int,
     coding: Coding,
-    robust: bool,
     select: Selection | None,
-    alpha: float,
 ) -> FittedSurface:
     names = [t.name(factors) for t in plan.terms]
     formulas = [t.formula(factors) for t in plan.terms]
-    terms = term_stats(results, names, formulas, alpha)
-    stats = fit_stats(results, design, y, plan.groups)
+    terms = term_stats(results, names, formulas, data.alpha, holm_pvalues)
+    stats = fit_stats(results, design, data.y, plan.groups)
     problems = _dropped_messages(plan.dropped)
-    problems += fit_warnings(stats, terms, coded, robust)
+    problems += fit_warnings(stats, terms, data.coded, data.inference.refusal)
     for message in problems:
         warnings.warn(f"{metric} ({mode}): {message}", SurfaceWarning, stacklevel=3)
     notes = (
@@ -272,15 +292,18 @@ def _surface(
         if select
         else []
     )
+    diagnostics = dataclasses.replace(
+        diagnose(data, factors, plan.terms, names), cv_r2=stats.cv_r2, cv_note=stats.cv_note
+    )
     surface = FittedSurface(
         metric=metric,
         mode=mode,
         baseline=baseline,
         degree=degree,
         coding=coding.value,
-        cov_type="HC3" if robust else "nonrobust",
+        cov_type=data.inference.cov_type,
         select=select.value if select else None,
-        alpha=alpha,
+        alpha=data.alpha,
         factors=factors,
         terms=tuple(plan.terms),
         coef=np.asarray(results.params, dtype=float),
@@ -291,8 +314,20 @@ def _surface(
         dropped=tuple(plan.dropped),
         warnings=tuple(problems),
         notes=tuple(notes),
+        diagnostics=diagnostics,
+        inference_df=inference_df(results) if data.inference.cov_type == CLUSTER else None,
+        xtx_inv=_xtx_inv(design),
     )
-    return dataclasses.replace(surface, findings=tuple(describe(surface, y)))
+    reasons = verdict(surface, diagnostics)
+    findings = () if reasons else tuple(describe(surface, data.y))
+    return dataclasses.replace(
+        surface, trustworthy=not reasons, reasons=tuple(reasons), findings=findings
+    )
+
+
+def _xtx_inv(design: np.ndarray) -> np.ndarray:
+    """(X'X)^-1 (pseudo-inverse when singular), for the leverage of new points."""
+    return np.linalg.pinv(design.T @ design)
 
 
 def _cov(results: Any) -> np.ndarray:

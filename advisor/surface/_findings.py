@@ -34,6 +34,7 @@ def describe(surface: FittedSurface, y: np.ndarray) -> list[str]:
     out += _curvature(surface)
     out += _interactions(surface)
     out += _relative(surface)
+    out += _noise(surface)
     out += _lack_of_fit(surface)
     out += _plateau(surface, y)
     out += _multiple_comparisons(surface)
@@ -62,7 +63,7 @@ def _quality(surface: FittedSurface) -> str:
     if np.isfinite(s.adj_r2):
         line += f" (adjusted R² {s.adj_r2:.2f})"
     if s.cv_r2 is None:
-        line += "; too few configurations to cross-validate"
+        line += f"; no cross-validation ({s.cv_note or 'too few configurations'})"
     elif s.cv_r2 <= 0:
         line += (
             f"; cross-validated R² {s.cv_r2:.2f}: it predicts unseen configurations no "
@@ -93,7 +94,7 @@ def slope_at_centre(surface: FittedSurface, factor: int) -> tuple[float, float, 
     x = np.array([[g.encode([g.to_param((g.low + g.high) / 2.0)])[0] for g in surface.factors]])
     gradient = np.array([t.derivative(x, factor)[0] for t in surface.terms]) / f.scale
     slope = float(gradient @ surface.coef)
-    df = surface.stats.df_resid
+    df = surface.t_df
     if df <= 0 or not np.isfinite(surface.cov).all():
         return slope, float("nan"), float("nan")
     se = float(np.sqrt(max(gradient @ surface.cov @ gradient, 0.0)))
@@ -151,31 +152,10 @@ def _curvature(surface: FittedSurface) -> list[str]:
         i = int(np.argmax(powers))
         f, stat = surface.factors[i], surface.term_stats[j]
         shape = "curves downward" if stat.coef < 0 else "curves upward"
-        out.append(f"{_label(surface)} {shape} in {f.label} ({fmt_p(stat.p)}): {_best(surface, i)}")
+        # where the optimum is comes from the canonical analysis (advisor.surface._optimum),
+        # not from varying one factor with the others at the centre
+        out.append(f"{_label(surface)} {shape} in {f.label} ({fmt_p(stat.p)})")
     return out
-
-
-def _best(surface: FittedSurface, i: int) -> str:
-    """Where along factor i (others at the centre) the predicted metric is best."""
-    f = surface.factors[i]
-    grid = np.linspace(f.low, f.high, 201)
-    frame = pd.concat([centre_frame(surface)] * grid.size, ignore_index=True)
-    frame[f.param] = [f.to_param(v) for v in grid]
-    means = surface.predict(frame)["mean"].to_numpy()
-    direction = DIRECTIONS.get(surface.metric)
-    if direction is None:
-        k = int(np.argmax(means))
-        word = "highest"
-    else:
-        k = int(np.argmax(means) if direction == "maximize" else np.argmin(means))
-        word = "best"
-    at = f"{f.to_param(grid[k]):.3g}"
-    if 0 < k < grid.size - 1:
-        return f"with the other factors at the centre it is {word} near {f.label} {at}"
-    return (
-        f"with the other factors at the centre it is {word} at the edge of the tried range "
-        f"({f.label} {at}); the optimum may lie beyond it"
-    )
 
 
 def _interactions(surface: FittedSurface) -> list[str]:
@@ -208,16 +188,35 @@ def _interactions(surface: FittedSurface) -> list[str]:
 def _relative(surface: FittedSurface) -> list[str]:
     if surface.mode != "relative" or surface.baseline is None:
         return []
-    row = surface.predict(centre_frame(surface)).iloc[0]
+    incremental = surface.relative_kind == "incremental" and surface.baseline_params
+    where = "the baseline's own configuration" if incremental else "the centre of the grid"
+    at = pd.DataFrame([surface.baseline_params]) if incremental else centre_frame(surface)
+    row = surface.predict(at).iloc[0]
     level = f"{1 - surface.alpha:.0%}"
     ci = (
         f" ({level} CI {row['mean_lower']:+.3g} to {row['mean_upper']:+.3g})"
         if np.isfinite(row["mean_lower"])
         else ""
     )
+    noise = (
+        f"; the baseline's own noise (SD {surface.baseline_sd:.2g}) is in the interval"
+        if surface.baseline_sd
+        else ""
+    )
     return [
-        f"against the baseline ({surface.metric} = {surface.baseline:.4g}), the centre of the "
-        f"grid is predicted at {row['mean']:+.3g}{ci}"
+        f"against the baseline ({surface.metric} = {surface.baseline:.4g}), {where} is "
+        f"predicted at {row['mean']:+.3g}{ci}{noise}"
+    ]
+
+
+def _noise(surface: FittedSurface) -> list[str]:
+    """Seed-to-seed SD beside the residual SD, and how the p-values treat replicates."""
+    d = surface.diagnostics
+    if d is None or d.seed_sd is None:
+        return []
+    return [
+        f"seed-to-seed SD {d.seed_sd:.3g} against a residual SD of {d.resid_sd:.3g}; "
+        f"p-values: {d.inference_note}"
     ]
 
 
@@ -225,13 +224,23 @@ def _lack_of_fit(surface: FittedSurface) -> list[str]:
     lof = surface.stats.lack_of_fit
     if lof is None:
         return []
+    clustered = surface.cov_type == "cluster"
     if lof.p < surface.alpha:
+        meaning = (
+            "the p-values are clustered by configuration, which allows for that shared misfit "
+            "(OLS, treating each seed as independent, would make them too small)"
+            if clustered
+            else "the OLS p-values treat each run as independent and are too small"
+        )
         return [
             f"lack-of-fit test is significant ({fmt_p(lof.p)}): the misfit is larger than "
-            "the seed-to-seed noise, so the polynomial misses real structure; trust it for "
-            "trends, or try another --degree"
+            f"the seed-to-seed noise, so the polynomial misses real structure; {meaning}; "
+            "trust it for trends, or try another --degree"
         ]
-    return [f"no evidence of lack of fit against seed-to-seed noise ({fmt_p(lof.p)})"]
+    return [
+        f"no evidence of lack of fit against seed-to-seed noise ({fmt_p(lof.p)}): the misfit "
+        "is what seeds alone would produce, so the noise model behind the p-values holds"
+    ]
 
 
 def _plateau(surface: FittedSurface, y: np.ndarray) -> list[str]:
@@ -247,7 +256,7 @@ def _plateau(surface: FittedSurface, y: np.ndarray) -> list[str]:
         "predictions near it are rough"
         + (
             ""
-            if surface.cov_type == "HC3"
+            if surface.cov_type != "nonrobust"
             else "; the noise differs across the grid, so consider --robust (HC3) standard errors"
         )
     ]
@@ -266,5 +275,6 @@ def _multiple_comparisons(surface: FittedSurface) -> list[str]:
     return [
         f"{len(tested)} terms were tested at alpha={surface.alpha:g}: about "
         f"{len(tested) * surface.alpha:.1f} could look significant by chance alone; after "
-        f"Holm's correction these remain significant: {kept}"
+        f"Holm's correction (each term at the centre of the grid, whatever --coding) these "
+        f"remain significant: {kept}"
     ]

@@ -4,33 +4,115 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from statsmodels.regression.linear_model import RegressionResultsWrapper
 
-from advisor.surface._diagnostics import VIF_LIMIT, cv_r2, lack_of_fit, vif
+from advisor.surface._diagnostics import (
+    LEVERAGE_ONE,
+    VIF_LIMIT,
+    cv_r2,
+    lack_of_fit,
+    leverage,
+    vif,
+)
 from advisor.surface._model import FitStats, TermStats
 
 MIN_DF_RESID = 5  # fewer residual degrees of freedom than this earns a warning
+OLS, CLUSTER, HC3 = "nonrobust", "cluster", "HC3"  # cov_type values (statsmodels' names)
+
+
+@dataclass(frozen=True)
+class Inference:
+    """How standard errors are computed, in words, and why (a refused --robust says so)."""
+
+    cov_type: str
+    note: str
+    refusal: str | None = None
+
+
+def choose_inference(robust: bool, design: np.ndarray, groups: np.ndarray) -> Inference:
+    """Cluster-robust by configuration when configurations are replicated, else OLS or HC3.
+
+    Seeds of one configuration share its misfit, so with replicates OLS p-values (which treat
+    every row as independent) are too small; clustering by configuration allows for that. HC3
+    divides by 1 - leverage: where a row has leverage 1 it is undefined, and is refused.
+    """
+    n, p = design.shape
+    n_configs = int(groups.max()) + 1
+    if n <= p:
+        return Inference(OLS, "no residual degrees of freedom: no standard errors")
+    if n_configs < n and n_configs > p:
+        note = (
+            f"cluster-robust by configuration ({n_configs} clusters; t with {n_configs - 1} df): "
+            "seeds of one configuration are not independent evidence"
+        )
+        if robust:
+            note += "; --robust adds nothing (clustered errors already allow unequal noise)"
+        return Inference(CLUSTER, note)
+    if n_configs < n:  # replicated, but too few configurations to cluster
+        base = Inference(OLS, "OLS (too few configurations to cluster by configuration)")
+    else:
+        base = Inference(OLS, "OLS (no replicated configurations)")
+    if not robust:
+        return base
+    one = leverage(design) > 1 - LEVERAGE_ONE
+    if one.any():
+        refusal = (
+            f"--robust refused: HC3 standard errors are undefined for the {int(one.sum())} rows "
+            "with leverage 1 (configurations the fit passes through exactly); these are OLS "
+            "errors; add runs near those configurations or lower --degree"
+        )
+        return Inference(OLS, base.note, refusal)
+    return Inference(HC3, "HC3 heteroscedasticity-robust")
 
 
 def ols_fit(
-    design: np.ndarray, y: np.ndarray, names: Sequence[str], robust: bool
+    design: np.ndarray,
+    y: np.ndarray,
+    names: Sequence[str],
+    inference: Inference | bool,
+    groups: np.ndarray | None = None,
 ) -> RegressionResultsWrapper:
-    """OLS of `y` on the design (columns named by term), HC3 covariance when `robust`."""
+    """OLS of `y` on the design (columns named by term), with the chosen covariance.
+
+    Every covariance uses the t distribution (statsmodels' `use_t=True`): the table, the
+    findings and the intervals share one reference distribution.
+    """
+    if isinstance(inference, bool):  # the old signature: robust flag
+        inference = Inference(HC3 if inference else OLS, "")
     exog = pd.DataFrame(design, columns=list(names))
+    kwargs: dict[str, object] = {"cov_type": inference.cov_type, "use_t": True}
+    if inference.cov_type == CLUSTER:
+        kwargs["cov_kwds"] = {"groups": np.asarray(groups)}
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")  # numerical trouble is reported by fit_warnings instead
         model = sm.OLS(np.asarray(y, dtype=float), exog, hasconst=True)
-        return model.fit(cov_type="HC3" if robust else "nonrobust")
+        return model.fit(**kwargs)
+
+
+def inference_df(results: RegressionResultsWrapper) -> float:
+    """The t degrees of freedom statsmodels used (configurations - 1 when clustered)."""
+    df = getattr(results, "df_resid_inference", None)
+    return float(results.df_resid if df is None else df)
 
 
 def term_stats(
-    results: RegressionResultsWrapper, names: Sequence[str], formulas: Sequence[str], alpha: float
+    results: RegressionResultsWrapper,
+    names: Sequence[str],
+    formulas: Sequence[str],
+    alpha: float,
+    holm_pvalues: np.ndarray | None = None,
 ) -> tuple[TermStats, ...]:
-    """Coefficient, standard error, t, p, Holm-adjusted p and CI for each term."""
+    """Coefficient, standard error, t, p, Holm-adjusted p and CI for each term.
+
+    `holm_pvalues` are the p-values Holm's correction runs over (default: this fit's). The
+    estimator passes those of the coded fit, so the corrected family is the same hypotheses
+    (each term at the centre of the grid) whatever --coding.
+    """
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         ci = np.asarray(results.conf_int(alpha=alpha))
@@ -39,7 +121,10 @@ def term_stats(
     if results.df_resid <= 0:  # saturated: inference is undefined, not infinite
         bse, tvalues, pvalues = (np.full(len(names), np.nan) for _ in range(3))
         ci = np.full((len(names), 2), np.nan)
-    holm = holm_adjust(pvalues, [n == "Intercept" for n in names])
+    family = pvalues if holm_pvalues is None else np.asarray(holm_pvalues, dtype=float)
+    if results.df_resid <= 0:
+        family = np.full(len(names), np.nan)
+    holm = holm_adjust(family, [n == "Intercept" for n in names])
     return tuple(
         TermStats(
             term=names[j],
@@ -86,12 +171,14 @@ def fit_stats(
     n_params = design.shape[1]
     if results.df_resid <= 0:
         values["adj_r2"] = float("nan")
+    score, why = cv_r2(design, y, groups)
     return FitStats(
         n=int(results.nobs),
         n_configs=int(groups.max()) + 1,
         df_model=float(results.df_model),
         df_resid=float(results.df_resid),
-        cv_r2=cv_r2(design, y, groups),
+        cv_r2=score,
+        cv_note=why,
         lack_of_fit=lack_of_fit(y, float(results.ssr), n_params, groups),
         **values,
     )
@@ -105,7 +192,7 @@ def _float(value: object) -> float:
 
 
 def fit_warnings(
-    stats: FitStats, term_stats_: Sequence[TermStats], coded_design: np.ndarray, robust: bool
+    stats: FitStats, term_stats_: Sequence[TermStats], coded_design: np.ndarray, refusal: str | None
 ) -> list[str]:
     """Numerical and statistical trouble worth telling the user (never an exception)."""
     out: list[str] = []
@@ -126,25 +213,9 @@ def fit_warnings(
     if high:
         listed = ", ".join(f"{n} {v:.0f}" if np.isfinite(v) else f"{n} inf" for n, v in high)
         out.append(
-            f"collinear terms (variance inflation > {VIF_LIMIT:g}: {listed}): their "
-            "separate coefficients and p-values are unstable, predictions are not"
+            f"collinear terms (variance inflation > {VIF_LIMIT:g}: {listed}): the design "
+            "barely separates them, so their separate coefficients and p-values are unstable"
         )
-    if (
-        robust
-        and stats.df_resid > 0
-        and (
-            leverage(coded_design).max() > 1 - 1e-8
-            or not all(np.isfinite(t.se) for t in term_stats_)
-        )
-    ):
-        out.append(
-            "HC3 standard errors are undefined for rows with leverage 1 (a configuration "
-            "the fit passes through exactly); drop --robust or add replicates"
-        )
+    if refusal:
+        out.append(refusal)
     return out
-
-
-def leverage(design: np.ndarray) -> np.ndarray:
-    """Diagonal of the hat matrix (1: the fit passes through that row whatever its value)."""
-    q, _ = np.linalg.qr(design)
-    return np.sum(q**2, axis=1)

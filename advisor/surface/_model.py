@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from advisor.errors import DataError, FitError
+from advisor.surface._collapse import CollapseModel
 from advisor.surface._terms import Factor, Term, design_matrix, encode, formula
 
 PREDICTION_COLUMNS: tuple[str, ...] = (
@@ -62,7 +64,7 @@ class FitStats:
     """Whole-model statistics.
 
     cv_r2 is the leave-one-configuration-out predictive R² (all replicates of a configuration are
-    held out together); None when a fold would have fewer rows than terms.
+    held out together); None when a fold cannot be fitted, with the reason in cv_note.
     """
 
     n: int
@@ -79,6 +81,40 @@ class FitStats:
     condition_number: float
     cv_r2: float | None
     lack_of_fit: LackOfFit | None
+    cv_note: str | None = None
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """What the design can support, shown before any p-value.
+
+    Configurations are dicts of learning_rate, batch_size, epochs. `leverage_one`: configurations
+    the fit passes through exactly; `drivers`: configurations with a large Cook's distance or
+    studentized residual (`{"config": .., "cooks": .., "studentized": ..}`); `influential`:
+    configurations whose removal changes which terms survive Holm's correction, with
+    `influence_notes` saying how. `inference` is `ols`, `cluster` (by configuration) or `hc3`.
+    """
+
+    rows: int
+    configs: int
+    terms: int
+    saturated: bool
+    levels: dict[str, int]
+    top_config: dict[str, float]
+    top_rows: int
+    condition_number: float
+    vif: dict[str, float]
+    max_leverage: float
+    leverage_one: tuple[dict[str, float], ...]
+    drivers: tuple[dict[str, Any], ...]
+    influential: tuple[dict[str, float], ...]
+    influence_notes: tuple[str, ...]
+    cv_r2: float | None
+    cv_note: str | None
+    seed_sd: float | None
+    resid_sd: float
+    inference: str
+    inference_note: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,11 +145,27 @@ class FittedSurface:
     warnings: tuple[str, ...] = ()
     findings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    # the verdict and what the design supports (issue 13: findings are empty when untrustworthy)
+    trustworthy: bool = True
+    reasons: tuple[str, ...] = ()
+    diagnostics: Diagnostics | None = None
+    inference_df: float | None = None  # t degrees of freedom (configurations - 1 when clustered)
+    xtx_inv: np.ndarray | None = None  # (X'X)^-1 of the fitted design: leverage of new points
+    # relative framework and collapsed runs (issue 13, items 5 and 6)
+    relative_kind: str | None = None  # relative only: "incremental" or "shift"
+    baseline_params: dict[str, float] | None = None  # the baseline's configuration
+    baseline_sd: float | None = None  # SD of the baseline's mean added to the intercept
+    collapse: CollapseModel | None = None  # P(collapse); the surface fits trained runs
 
     @property
     def target(self) -> str:
         """The modelled quantity's name: `f1` (absolute) or `f1_rel` (relative)."""
         return self.metric if self.mode == "absolute" else f"{self.metric}_rel"
+
+    @property
+    def t_df(self) -> float:
+        """Degrees of freedom of the t reference distribution used for every p and interval."""
+        return self.stats.df_resid if self.inference_df is None else self.inference_df
 
     @property
     def term_names(self) -> list[str]:
@@ -143,13 +195,14 @@ class FittedSurface:
         Returns:
             DataFrame indexed like `frame` with columns mean, mean_se, mean_lower, mean_upper,
             obs_lower, obs_upper (NaN without residual degrees of freedom) and extrapolated
-            (a parameter lies outside the range the surface was fitted on).
+            (outside the fitted range, or a prediction variance above that of every tried
+            configuration: see `leverage`).
         """
         alpha = self.alpha if alpha is None else alpha
         design = self.design(frame)
         mean = design @ self.coef
         mean_se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", design, self.cov, design), 0.0))
-        df = self.stats.df_resid
+        df = self.t_df
         crit = float(stats.t.ppf(1.0 - alpha / 2.0, df)) if df > 0 else float("nan")
         obs_se = np.sqrt(mean_se**2 + self.scale)
         return pd.DataFrame(
@@ -160,10 +213,29 @@ class FittedSurface:
                 "mean_upper": mean + crit * mean_se,
                 "obs_lower": mean - crit * obs_se,
                 "obs_upper": mean + crit * obs_se,
-                "extrapolated": self.outside_range(frame),
+                "extrapolated": self.extrapolated(frame, design),
             },
             index=frame.index,
         )
+
+    def leverage(self, frame: pd.DataFrame, design: np.ndarray | None = None) -> np.ndarray:
+        """Per row: x'(X'X)^-1 x, the prediction variance in units of the noise variance.
+
+        NaN when the surface was stored without (X'X)^-1.
+        """
+        if self.xtx_inv is None:
+            return np.full(len(frame), np.nan)
+        design = self.design(frame) if design is None else design
+        return np.einsum("ij,jk,ik->i", design, self.xtx_inv, design)
+
+    def extrapolated(self, frame: pd.DataFrame, design: np.ndarray | None = None) -> np.ndarray:
+        """Per row: outside the fitted range, or inside it with more leverage than any tried
+        configuration (a hidden extrapolation into a corner the design does not cover)."""
+        out = self.outside_range(frame)
+        limit = None if self.diagnostics is None else self.diagnostics.max_leverage
+        if limit is None or self.xtx_inv is None or not np.isfinite(limit):
+            return out
+        return out | (self.leverage(frame, design) > limit * (1 + 1e-6) + 1e-9)
 
     def outside_range(self, frame: pd.DataFrame) -> np.ndarray:
         """Per row: True when any parameter lies outside the fitted data's range."""

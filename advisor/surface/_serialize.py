@@ -8,8 +8,15 @@ from typing import Any
 import numpy as np
 
 from advisor.errors import FitError
-from advisor.surface._model import DroppedTerm, FitStats, FittedSurface, LackOfFit, TermStats
-from advisor.surface._terms import Factor, Term
+from advisor.surface._model import (
+    Diagnostics,
+    DroppedTerm,
+    FitStats,
+    FittedSurface,
+    LackOfFit,
+    TermStats,
+)
+from advisor.surface._terms import _FORWARD, Factor, Term
 
 FORMAT = 1
 TERM_KEYS = ("term", "formula", "coef", "se", "t", "p", "p_holm")
@@ -67,6 +74,7 @@ def surface_to_dict(surface: FittedSurface) -> dict[str, Any]:
         "factors": [vars(f).copy() for f in surface.factors],
         **{key: getattr(stats, key) for key in STAT_KEYS},
         "cv_method": "leave-one-configuration-out",
+        "cv_note": stats.cv_note,
         "lack_of_fit": None if stats.lack_of_fit is None else vars(stats.lack_of_fit).copy(),
         "scale": surface.scale,
         "terms": [
@@ -82,6 +90,8 @@ def surface_to_dict(surface: FittedSurface) -> dict[str, Any]:
         "warnings": list(surface.warnings),
         "findings": list(surface.findings),
         "notes": list(surface.notes),
+        **_relative_and_optimum(surface),
+        **_verdict_record(surface),
     }
     return clean(data)
 
@@ -105,6 +115,16 @@ def surface_from_dict(data: dict[str, Any]) -> FittedSurface:
         ) from exc
 
 
+def _factor(data: dict[str, Any]) -> Factor:
+    """A stored factor; an unknown transform is an incomplete record (ValueError), not a
+    KeyError at the first prediction."""
+    if data.get("transform") not in _FORWARD:
+        raise ValueError(
+            f"unknown transform {data.get('transform')!r} (known: {', '.join(_FORWARD)})"
+        )
+    return Factor(**data)
+
+
 def _from_dict(data: dict[str, Any]) -> FittedSurface:
     terms = data["terms"]
     lof = data["lack_of_fit"]
@@ -113,6 +133,7 @@ def _from_dict(data: dict[str, Any]) -> FittedSurface:
         n=int(data["n"]),
         n_configs=int(data["n_configs"]),
         cv_r2=None if data["cv_r2"] is None else float(data["cv_r2"]),
+        cv_note=data.get("cv_note"),
         lack_of_fit=None if lof is None else LackOfFit(**lof),
     )
     term_stats = tuple(
@@ -134,7 +155,7 @@ def _from_dict(data: dict[str, Any]) -> FittedSurface:
         cov_type=data["cov_type"],
         select=data["select"],
         alpha=float(data["alpha"]),
-        factors=tuple(Factor(**f) for f in data["factors"]),
+        factors=tuple(_factor(f) for f in data["factors"]),
         terms=tuple(Term(tuple(int(p) for p in t["powers"])) for t in terms),
         coef=np.array([_num(t["coef"]) for t in terms]),
         cov=np.array([[_num(v) for v in row] for row in data["cov"]], dtype=float).reshape(
@@ -147,4 +168,71 @@ def _from_dict(data: dict[str, Any]) -> FittedSurface:
         warnings=tuple(data["warnings"]),
         findings=tuple(data["findings"]),
         notes=tuple(data.get("notes", ())),
+        **_relative_and_collapse_from(data),
+        **_verdict_from(data),
     )
+
+
+def _relative_and_optimum(surface: FittedSurface) -> dict[str, Any]:
+    """Keys of items 5, 6 and 8 of issue 13: relative kind, collapse model, optimum, path."""
+    from advisor.surface._optimum import optimum_record, path_record
+
+    return {
+        "relative_kind": surface.relative_kind,
+        "baseline_params": surface.baseline_params,
+        "baseline_sd": surface.baseline_sd,
+        "collapse": None if surface.collapse is None else surface.collapse.to_dict(),
+        "optimum": optimum_record(surface),
+        "path": path_record(surface),
+    }
+
+
+def _relative_and_collapse_from(data: dict[str, Any]) -> dict[str, Any]:
+    from advisor.surface._collapse import CollapseModel
+
+    collapse = data.get("collapse")
+    return {
+        "relative_kind": data.get("relative_kind"),
+        "baseline_params": data.get("baseline_params"),
+        "baseline_sd": data.get("baseline_sd"),
+        "collapse": None if not collapse else CollapseModel.from_dict(collapse),
+    }
+
+
+def _verdict_record(surface: FittedSurface) -> dict[str, Any]:
+    """The verdict (`trustworthy`, `reasons`) and `diagnostics` (PRODUCT.md, Surfaces)."""
+    d = surface.diagnostics
+    return {
+        "trustworthy": surface.trustworthy,
+        "reasons": list(surface.reasons),
+        "diagnostics": None if d is None else vars(d).copy(),
+        "inference_df": surface.inference_df,
+        "xtx_inv": surface.xtx_inv,
+    }
+
+
+def _verdict_from(data: dict[str, Any]) -> dict[str, Any]:
+    """Rebuild the verdict fields; a record stored before they existed gets the defaults."""
+    d = data.get("diagnostics")
+    diagnostics = None
+    if d:
+        tuples = ("leverage_one", "drivers", "influential", "influence_notes")
+        floats = ("condition_number", "max_leverage", "resid_sd")
+        diagnostics = Diagnostics(
+            **{
+                **d,
+                **{k: tuple(d[k]) for k in tuples},
+                **{k: _num(d[k]) for k in floats},
+                "vif": {k: _num(v) for k, v in d["vif"].items()},
+            }
+        )
+    xtx = data.get("xtx_inv")
+    return {
+        "trustworthy": bool(data.get("trustworthy", True)),
+        "reasons": tuple(data.get("reasons", ())),
+        "diagnostics": diagnostics,
+        "inference_df": data.get("inference_df"),
+        "xtx_inv": None
+        if xtx is None
+        else np.array([[_num(v) for v in row] for row in xtx], dtype=float),
+    }

@@ -12,6 +12,7 @@ import pandas as pd
 
 from advisor.config import DataSpec, StudySpec
 from advisor.errors import DataError
+from advisor.training.hub import OFFLINE_HINT, check_hub
 
 LOCAL_SOURCE = "files"
 HUB_HINT = (
@@ -88,6 +89,10 @@ def _read_hub(data: DataSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
     except ImportError as exc:  # pragma: no cover - datasets is a dependency
         raise DataError(f"the `datasets` package is needed for Hub data; or {HUB_HINT}") from exc
     name, _, config = data.source.partition("/")
+    check = check_hub(name, "dataset")
+    if check.verdict in ("missing", "unreachable"):
+        why = "is not on the Hub" if check.verdict == "missing" else "cannot be reached on the Hub"
+        raise DataError(f"Hub dataset {name!r} {why} ({check.detail}): {HUB_HINT}, {OFFLINE_HINT}")
     try:
         loaded = datasets.load_dataset(name, config or None)
     except Exception as exc:  # network and Hub errors come in many types

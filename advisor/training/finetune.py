@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from transformers import (
 from advisor.config import StudySpec, TrainingSpec
 from advisor.errors import TrialFailed
 from advisor.training.data import Dataset, Split
-from advisor.training.metrics import classification_metrics
+from advisor.training.metrics import classification_metrics, predicted_single_class
 from advisor.training.model import load_classifier, load_tokenizer, resolve_model
 
 StepProgress = Callable[[int, int], None]
@@ -41,6 +42,8 @@ class FineTuneResult:
     train_runtime_s: float
     steps: int
     device: str
+    collapsed: bool = False  # predicted a single class on the eval split
+    save_error: str | None = None  # `--save-models` failed (the metrics still count)
 
 
 class FineTuner:
@@ -93,8 +96,7 @@ class FineTuner:
                 output = trainer.predict(self.eval_rows)  # type: ignore[arg-type]
             except torch.OutOfMemoryError as exc:
                 raise TrialFailed("out of memory", str(exc).splitlines()[0]) from exc
-            if save_dir:
-                trainer.save_model(save_dir)
+            save_error = save_model(trainer, save_dir) if save_dir else None
         loss = float((output.metrics or {}).get("test_loss", math.nan))
         if watcher.diverged or not math.isfinite(loss):
             where = (
@@ -114,7 +116,23 @@ class FineTuner:
             train_runtime_s=float(train_metrics.get("train_runtime", 0.0)),
             steps=int(trainer.state.global_step),
             device=str(args.device),
+            collapsed=predicted_single_class(output.predictions),
+            save_error=save_error,
         )
+
+
+def save_model(trainer: Any, folder: str) -> str | None:
+    """Save the fine-tuned model under `folder`; on failure (full disk, read-only folder, a
+    file in the way) remove what this call wrote and return the error: a finished fine-tune's
+    metrics are not thrown away because its copy could not be kept."""
+    existed = Path(folder).exists()
+    try:
+        trainer.save_model(folder)
+    except Exception as exc:  # OSError mostly; safetensors and torch raise their own types
+        if not existed:
+            shutil.rmtree(folder, ignore_errors=True)
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".strip()
+    return None
 
 
 def _train(trainer: Any, params: dict[str, Any]) -> dict[str, float]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from advisor.errors import ModelError
+from advisor.training.hub import OFFLINE_HINT, check_hub
 
 MINILM = "minilm"
 LOCAL_HINT = (
@@ -20,7 +21,8 @@ def resolve_model(name: str, base_dir: str = ".") -> str:
     """A local directory for `minilm` and paths, the Hub id otherwise.
 
     Raises:
-        ModelError: a path that does not exist, or `minilm` without its package.
+        ModelError: a path that does not exist, `minilm` without its package, or a Hub id
+            that is not on the Hub or cannot be fetched (Hub unreachable, nothing cached).
     """
     if name == MINILM:
         try:
@@ -40,6 +42,7 @@ def resolve_model(name: str, base_dir: str = ".") -> str:
             f"model.name: directory {str(candidate)!r} does not exist; give an "
             'existing model directory, a Hub id, or "minilm"'
         )
+    _hub_source(name)  # fails at once when the Hub cannot give this model
     return name
 
 
@@ -89,6 +92,8 @@ def load_classifier(source: str, num_labels: int) -> Any:
 
 
 def _from_pretrained(auto_class: Any, source: str, **kwargs: Any) -> Any:
+    if not os.path.isdir(source):
+        kwargs["local_files_only"] = _hub_source(source)
     try:
         return auto_class.from_pretrained(source, **kwargs)
     except (OSError, ValueError) as exc:
@@ -97,5 +102,25 @@ def _from_pretrained(auto_class: Any, source: str, **kwargs: Any) -> Any:
             raise ModelError(f"cannot load model from {source!r}: {first_line}") from exc
         raise ModelError(
             f"cannot load model {source!r} from the Hugging Face Hub (unreachable, "
-            f"or no such model: {first_line}); {LOCAL_HINT}"
+            f"or no such model: {first_line}); {LOCAL_HINT}, {OFFLINE_HINT}"
         ) from exc
+
+
+def _hub_source(name: str) -> bool:
+    """Probe the Hub once for model `name`: True to load from the local cache only.
+
+    Raises:
+        ModelError: no such model on the Hub, or the Hub unreachable and nothing cached; at
+            once, instead of minutes of download retries.
+    """
+    check = check_hub(name, "model")
+    if check.verdict == "missing":
+        raise ModelError(
+            f"model {name!r} is not on the Hugging Face Hub ({check.detail}); {LOCAL_HINT}"
+        )
+    if check.verdict == "unreachable":
+        raise ModelError(
+            f"cannot reach the Hugging Face Hub to load model {name!r} ({check.detail}); "
+            f"{LOCAL_HINT}, {OFFLINE_HINT}"
+        )
+    return check.local_only

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,8 @@ from typer.testing import CliRunner
 
 from advisor.cli import app
 from advisor.storage import BASELINE_ATTR, SPEC_ATTR
+
+PROGRESS_LINE = re.compile(r"^\[\d+:\d{2}(:\d{2})?\] ")  # the grid's log-style progress
 
 runner = CliRunner()
 PASSWORD = "s3cret-Pa55"
@@ -175,6 +178,50 @@ CASES = [
         edit=lambda t: t.replace('name = "bad"', f'name = "{DONE}"'),
     ),
     Case(
+        "seed-negative",
+        ("grid.seeds: seed -1 is outside 0..4294967295",),
+        spec={"seeds": "[-1]"},
+    ),
+    Case(
+        "seed-too-large",
+        ("grid.seeds: seed 4294967296 is outside",),
+        spec={"seeds": "[0, 4294967296]"},
+    ),
+    Case(
+        "levels-huge",
+        ("grid.levels = 1000000 is too large", "at most 100"),
+        spec={"design": 'design = "factorial"\nlevels = 1000000'},
+    ),
+    Case(
+        "lhs-samples-huge",
+        ("grid.samples = 1000000000 is too large",),
+        spec={"design": 'design = "lhs"\nsamples = 1000000000'},
+    ),
+    Case(
+        "grid-over-10000-points",
+        ("12,000 points", "more than 10,000", "--force"),
+        spec={
+            "design": 'design = "factorial"\nlevels = 100',
+            "epochs": "{ low = 1, high = 3 }",
+            "seeds": str(list(range(20))),
+        },
+    ),
+    Case(
+        "study-name-with-at",
+        ("contains '@'", "objective studies"),
+        edit=lambda t: t.replace('name = "bad"', 'name = "x@f1,loss"'),
+    ),
+    Case(
+        "save-models-is-a-file",
+        ("--save-models", "is a file"),
+        args=("grid", "{spec}", "--save-models", "{spec}"),
+    ),
+    Case(
+        "storage-without-scheme",
+        ("did you mean sqlite:///advisor.db",),
+        storage="advisor.db",
+    ),
+    Case(
         "spec-file-missing",
         ("spec file", "does not exist"),
         args=("grid", "{tmp}/no-such-spec.toml"),
@@ -272,7 +319,12 @@ def test_bad_input_is_one_line_exit_1_and_changes_nothing(
 
     result = runner.invoke(app, [*args, "--storage", storage])
 
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    # progress lines ("[0:00] loading data ...") may come first; the error itself is one line
+    lines = [
+        line
+        for line in result.stderr.splitlines()
+        if line.strip() and not PROGRESS_LINE.match(line)
+    ]
     assert result.exit_code == 1, (result.exit_code, result.output, result.exception)
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert result.stdout == ""

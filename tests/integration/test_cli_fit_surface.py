@@ -87,7 +87,7 @@ def write_table(path, baseline=True, rows=None):
 
 def test_fits_a_study_prints_tables_and_stores_the_surfaces(tmp_path):
     url, _ = make_study(tmp_path)
-    result = runner.invoke(app, ["fit-surface", "--study", "grid", "--storage", url])
+    result = runner.invoke(app, ["fit-surface", "--study", "grid", "--storage", url, "--full"])
     assert result.exit_code == 0, result.output
     for text in (
         "f1_rel",
@@ -106,6 +106,48 @@ def test_fits_a_study_prints_tables_and_stores_the_surfaces(tmp_path):
     assert set(surfaces) == {"accuracy", "accuracy_rel", "f1", "f1_rel", "loss", "loss_rel"}
     frame = pd.DataFrame({"learning_rate": [5e-5], "batch_size": [16], "epochs": [2]})
     assert surfaces["f1"].predict(frame)["mean"].iloc[0] > 0.5
+
+
+def test_default_output_is_a_summary_with_the_verdict_and_no_tables(tmp_path):
+    url, _ = make_study(tmp_path)
+    result = runner.invoke(
+        app, ["fit-surface", "--study", "grid", "--storage", url, "--no-store", "--metric", "f1"]
+    )
+    assert result.exit_code == 0, result.output
+    text = flat(result.output)
+    assert "f1 (absolute, degree 2): trustworthy" in text
+    assert "design: 54 rows, 27 configs for 10 terms" in text
+    assert "seed SD" in text and "inference: cluster-robust by configuration (27 clusters" in text
+    assert "effects that survive Holm's correction:" in text
+    assert "Intercept" not in text and "95% low" not in text  # tables only with --full
+    assert "f1_rel: the f1 surface shifted by the baseline" in text  # one line, no second table
+
+
+def test_saturated_table_is_not_trustworthy_in_text_and_json(tmp_path):
+    few = measured_rows(seeds=(0,))[::2][:10]  # 10 configurations (3 levels each), 10 terms
+    path = write_table(tmp_path / "few.csv", rows=few)
+    result = runner.invoke(app, ["fit-surface", "--table", str(path), "--metric", "loss"])
+    assert result.exit_code == 0, result.output
+    assert "NOT trustworthy" in result.output and "saturated design" in flat(result.output)
+    payload = json.loads(
+        runner.invoke(
+            app, ["fit-surface", "--table", str(path), "--metric", "loss", "--json"]
+        ).stdout
+    )
+    surface = payload["surfaces"][0]
+    assert surface["trustworthy"] is False and surface["findings"] == []
+    assert surface["reasons"][0].startswith("saturated design: ")
+    d = surface["diagnostics"]
+    assert {
+        "configs",
+        "terms",
+        "condition_number",
+        "max_leverage",
+        "cv_r2",
+        "seed_sd",
+        "influential",
+    } <= set(d)
+    assert (d["configs"], d["terms"], d["cv_r2"]) == (10, 10, None)
 
 
 def test_partial_trials_count_for_the_metrics_they_have(tmp_path):

@@ -222,8 +222,9 @@ def test_relative_objective_without_baseline_fails_before_anything(
 
 
 def test_suggest_uses_stored_surfaces_and_refits_with_their_options(grid_db: str) -> None:
+    from advisor.objective_studies import ensure_objective_study
     from advisor.steering import parse_objectives
-    from advisor.storage import open_storage
+    from advisor.storage import open_storage, trials_table
     from advisor.tune import _surfaces
 
     def suggest_notes() -> list[str]:
@@ -237,7 +238,9 @@ def test_suggest_uses_stored_surfaces_and_refits_with_their_options(grid_db: str
     )
     assert stored.exit_code == 0, stored.output
     assert not any("refitted" in n or "no surface stored" in n for n in suggest_notes())
-    study = optuna.load_study(study_name="steer@accuracy,f1", storage=grid_db)
+    # suggest without --enqueue writes nothing: the objective study is made here
+    grid = optuna.load_study(study_name="steer", storage=open_storage(grid_db))
+    study = ensure_objective_study(open_storage(grid_db), grid, parse_objectives("accuracy,f1"))
     first = study.get_trials(states=(TrialState.COMPLETE,))[0]
     study.add_trial(
         optuna.trial.create_trial(
@@ -249,6 +252,5 @@ def test_suggest_uses_stored_surfaces_and_refits_with_their_options(grid_db: str
     )
     notes = suggest_notes()
     assert "accuracy: stored surface fitted on 12 trials, now 13: refitted here" in notes[0]
-    grid = optuna.load_study(study_name="steer", storage=open_storage(grid_db))
-    fits, _ = _surfaces(grid, study, parse_objectives("accuracy,f1"))
+    fits, _ = _surfaces(grid, trials_table(study), parse_objectives("accuracy,f1"))
     assert fits["accuracy"].degree == fits["f1"].degree == 1  # the stored surfaces' option

@@ -12,11 +12,14 @@ from optuna.distributions import FloatDistribution
 
 from advisor.steering import (
     BayesianQuadratic,
+    Coordinate,
     SurfacePrior,
     SurfaceSampler,
     finetune_prior,
+    fit_absolute_prior,
     fit_surface_prior,
 )
+from advisor.steering._prior import prior_from_rows
 from advisor.steering._surrogate import quadratic_features, term_names
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -116,19 +119,35 @@ def test_the_shipped_prior_names_the_finetune_parameters_and_metrics() -> None:
     prior = finetune_prior()
     assert set(prior.coefficients) == {"accuracy", "f1", "loss"}
     assert prior.directions["loss"] == "minimize"
+    assert prior.version == 2
     names = ["learning_rate", "batch_size", "epochs"]
-    means = prior.means(names, [("f1", "maximize"), ("loss", "minimize")])
+    objectives = [("f1", "maximize"), ("loss", "minimize")]
+    # An absolute prior places a box only when told its ranges.
+    assert np.isnan(prior.means(names, objectives)).all()
+    usual = {
+        "learning_rate": (1e-5, 2e-4, True),
+        "batch_size": (8, 32, True),
+        "epochs": (1, 3, False),
+    }
+    means = prior.means(names, objectives, 2, usual)
     assert not np.isnan(means).any()
-    # What every benchmark grid shows: F1 rises with learning rate and epochs (negative
+    # What the usual benchmark grids show: F1 rises with learning rate and epochs (negative
     # coefficients of the minimised -F1).
     assert means[0, 0] < 0 and means[0, 2] < 0
+    # Absolute coordinates: a box moved up a decade sees the loss rise with learning rate.
+    high = {**usual, "learning_rate": (1e-4, 2e-3, True)}
+    assert prior.means(names, objectives, 2, high)[1, 0] > 0
 
 
 def first_steered_proposal(prior: SurfacePrior | None) -> float:
     """The learning rate proposed after three trials that all ran at the middle one."""
     study = optuna.create_study(
         direction="maximize",
-        sampler=SurfaceSampler(n_startup_trials=3, prior=prior, seed=0, exploration=0.05),
+        # Trials that say nothing about the learning rate leave the prior its initial weight:
+        # a confident one, to see where its means alone point.
+        sampler=SurfaceSampler(
+            n_startup_trials=3, prior=prior, seed=0, exploration=0.05, prior_confidence=0.99
+        ),
     )
     study.set_metric_names(["f1"])
     space = {
@@ -154,3 +173,111 @@ def test_the_sampler_starts_from_the_prior() -> None:
     assert 3e-5 <= first_steered_proposal(None) <= 3e-4
     with pytest.raises(ValueError, match="prior"):
         SurfaceSampler(prior="bogus")
+
+
+ABSOLUTE = SurfacePrior(
+    coefficients={
+        "f1": {"lr": 0.3, "epochs": -0.2, "lr^2": 0.5, "epochs*lr": 0.1, "epochs^2": 0.05}
+    },
+    directions={"f1": "minimize"},
+    coordinates={"lr": Coordinate("log10", 1e-4), "epochs": Coordinate("linear", 2.0)},
+)
+
+
+def absolute_value(lr: np.ndarray, epochs: np.ndarray) -> np.ndarray:
+    b = ABSOLUTE.coefficients["f1"]
+    u, e = np.log10(lr) + 4.0, epochs - 2.0
+    return (
+        b["lr"] * u
+        + b["epochs"] * e
+        + b["lr^2"] * u**2
+        + b["epochs*lr"] * u * e
+        + (b["epochs^2"] * e**2)
+    )
+
+
+def test_an_absolute_prior_is_the_same_quadratic_on_any_box() -> None:
+    rng = np.random.default_rng(3)
+    for low, high, e_low, e_high in ((1e-5, 2e-4, 1, 3), (1e-4, 2e-3, 2, 5), (3e-6, 1e-5, 1, 2)):
+        ranges = {"lr": (low, high, True), "epochs": (e_low, e_high, False)}
+        means = ABSOLUTE.means(["lr", "epochs"], [("f1", "minimize")], 2, ranges)[0]
+        x = rng.uniform(-1, 1, (20, 2))
+        lr = 10 ** (np.log10(low) + (x[:, 0] + 1) / 2 * np.log10(high / low))
+        epochs = e_low + (x[:, 1] + 1) / 2 * (e_high - e_low)
+        phi, _ = quadratic_features(x)
+        box = phi @ means
+        truth = absolute_value(lr, epochs)
+        # Equal up to a constant: the intercept is not part of a prior.
+        np.testing.assert_allclose(box - box.mean(), truth - truth.mean(), atol=1e-9)
+
+
+def test_an_absolute_prior_says_nothing_where_it_cannot_place_the_box() -> None:
+    objectives = [("f1", "minimize")]
+    # Learning rate searched on a linear scale: not an affine image of log10(lr).
+    ranges = {"lr": (1e-5, 1e-3, False), "epochs": (1, 3, False)}
+    means = ABSOLUTE.means(["lr", "epochs"], objectives, 2, ranges)[0]
+    # lr, epochs, lr^2, epochs*lr, epochs^2: only the epochs terms are placed.
+    assert np.isnan(means[[0, 2, 3]]).all() and not np.isnan(means[[1, 4]]).any()
+    # Level indices told their values behave as the values themselves.
+    levelled = ABSOLUTE.renamed({"lr_level": "lr"}).on_levels({"lr_level": [1e-5, 1e-4, 1e-3]})
+    by_level = levelled.means(
+        ["lr_level", "epochs"], objectives, 2, {"lr_level": (0, 2, False), "epochs": (1, 3, False)}
+    )
+    direct = ABSOLUTE.means(
+        ["lr", "epochs"], objectives, 2, {"lr": (1e-5, 1e-3, True), "epochs": (1, 3, False)}
+    )
+    np.testing.assert_allclose(by_level, direct)
+
+
+def test_version_2_round_trip_and_version_1_still_reads(tmp_path) -> None:
+    levelled = ABSOLUTE.renamed({"lr_level": "lr"}).on_levels({"lr_level": [1e-5, 1e-4]})
+    assert SurfacePrior.from_dict(json.loads(json.dumps(levelled.to_dict()))) == levelled
+    old = {"source": "s", "directions": {"f1": "maximize"}, "coefficients": {"f1": {"lr": -1.0}}}
+    assert SurfacePrior.from_dict(old).version == 1
+    np.testing.assert_allclose(
+        SurfacePrior.from_dict(old).means(["lr"], [("f1", "maximize")], 1), [[-1.0]]
+    )
+    with pytest.raises(ValueError, match="version"):
+        SurfacePrior.from_dict({**old, "version": 3})
+    with pytest.raises(ValueError, match="not a surface prior"):
+        SurfacePrior.from_dict(
+            {**old, "version": 2, "coordinates": {"lr": {"scale": "cubit", "origin": 1}}}
+        )
+
+
+def test_fit_absolute_prior_places_one_optimum_seen_through_different_boxes() -> None:
+    # One response, lowest at lr = 1e-4 (u = 0), searched over two boxes on either side of it.
+    grids = []
+    for low, high in ((1e-5, 1e-4), (1e-4, 1e-3)):
+        lr = np.logspace(np.log10(low), np.log10(high), 5)
+        raw = np.array(list(itertools.product(lr, [1.0, 2.0, 3.0])))
+        u = np.log10(raw[:, 0]) + 4.0
+        grids.append((raw, (u**2 + 0.1 * raw[:, 1])[:, None]))
+    prior = fit_absolute_prior(
+        grids,
+        ["lr", "epochs"],
+        [("loss", "minimize")],
+        coordinates=ABSOLUTE.coordinates,
+        focus=None,
+    )
+    b = prior.coefficients["loss"]
+    # The two boxes' slopes disagree in sign; the pooled quadratic puts the bowl between them.
+    assert b["lr^2"] > 0 and abs(b["lr"]) < 0.05 * b["lr^2"]
+    assert prior.version == 2
+    with pytest.raises(ValueError, match="coordinate"):
+        fit_absolute_prior(grids, ["lr", "warmup"], [("loss", "minimize")])
+
+
+def test_prior_from_rows_needs_enough_configurations() -> None:
+    import pandas as pd
+
+    raw = np.array(list(itertools.product([1e-5, 1e-4, 1e-3], [8, 16, 32], [1, 2, 3])))
+    rows = pd.DataFrame(raw, columns=["learning_rate", "batch_size", "epochs"])
+    rows["f1"] = -((np.log10(rows["learning_rate"]) + 4) ** 2)
+    prior = prior_from_rows(rows, source="study s")
+    assert set(prior.coefficients) == {"f1"} and prior.source == "study s"
+    assert prior.coefficients["f1"]["learning_rate^2"] > 0  # -F1 is a bowl in log lr
+    with pytest.raises(ValueError, match="at least 10"):
+        prior_from_rows(rows.head(9))
+    with pytest.raises(ValueError, match="accuracy, f1 or loss"):
+        prior_from_rows(rows.drop(columns=["f1"]))
