@@ -354,29 +354,56 @@ def ensure_baseline(
     if spec.baseline_kind == "checkpoint":
         report_phase(observer, f"baseline: evaluating {spec.model} before fine-tuning")
         outcome = tuner.evaluate_checkpoint(spec.baseline_seed)
-        params: dict[str, Any] = {}
+        record = _baseline_record(spec, {}, [(spec.baseline_seed, outcome)])
     else:
         params = dict(spec.baseline_params)
-        report_phase(observer, f"baseline: fine-tune {format_params(params)}")
-        progress = observer.step if observer is not None else None
-        outcome = tuner.run(params, spec.baseline_seed, progress=progress)
-    study.set_user_attr(
-        BASELINE_ATTR,
-        {
-            "kind": spec.baseline_kind,
-            "model": spec.model,
-            "params": params,
-            "seed": spec.baseline_seed,
+        runs = []
+        for seed in baseline_seeds(spec):
+            report_phase(observer, f"baseline: fine-tune {format_params(params)} seed={seed}")
+            progress = observer.step if observer is not None else None
+            runs.append((seed, tuner.run(params, seed, progress=progress)))
+        record = _baseline_record(spec, params, runs)
+    study.set_user_attr(BASELINE_ATTR, record)
+    if observer is not None:
+        m = record["metrics"]
+        shown = f" (mean of {len(record['runs'])} seeds)" if "runs" in record else ""
+        observer.message(
+            f"baseline finished in {record['wall_time_s']:.0f} s: accuracy={m['accuracy']:.4f} "
+            f"f1={m['f1']:.4f} loss={m['loss']:.4f}{shown}"
+        )
+
+
+def baseline_seeds(spec: StudySpec) -> tuple[int, ...]:
+    """The seeds a baseline is trained with: a `config` baseline once per grid seed when the
+    grid replicates, so relative differences pair by seed and the baseline's own noise is
+    measured; otherwise once, with `[baseline] seed`."""
+    if spec.baseline_kind == "config" and len(spec.seeds) > 1:
+        return tuple(spec.seeds)
+    return (spec.baseline_seed,)
+
+
+def _baseline_record(
+    spec: StudySpec, params: dict[str, Any], runs: list[tuple[int, Any]]
+) -> dict[str, Any]:
+    """The study attribute of the baseline: its metrics (the mean over runs) and, with several
+    runs, each run's seed and metrics (`runs`, read back as `TrialsTable.baseline_runs`)."""
+    record: dict[str, Any] = {"kind": spec.baseline_kind, "model": spec.model, "params": params}
+    if len(runs) == 1:
+        seed, outcome = runs[0]
+        return {
+            **record,
+            "seed": seed,
             "metrics": outcome.metrics,
             "wall_time_s": outcome.wall_time_s,
-        },
-    )
-    if observer is not None:
-        m = outcome.metrics
-        observer.message(
-            f"baseline finished in {outcome.wall_time_s:.0f} s: accuracy={m['accuracy']:.4f} "
-            f"f1={m['f1']:.4f} loss={m['loss']:.4f}"
-        )
+        }
+    names = [k for k, v in runs[0][1].metrics.items() if isinstance(v, (int, float))]
+    mean = {k: sum(float(o.metrics[k]) for _, o in runs) / len(runs) for k in names}
+    return {
+        **record,
+        "metrics": mean,
+        "wall_time_s": sum(o.wall_time_s for _, o in runs),
+        "runs": [{"seed": seed, "metrics": o.metrics} for seed, o in runs],
+    }
 
 
 def format_params(params: dict[str, Any]) -> str:
