@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import csv
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 
 ROOT = Path(__file__).resolve().parents[1]
 SST2 = ROOT.parent / "shared" / "data" / "sst2"
@@ -142,3 +145,53 @@ def keyword_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
             lines.append(f"{' '.join(words)}\t{label}")
         (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return folder
+
+
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture()
+def pg_url() -> str:
+    """The CI PostgreSQL server: unreachable is a failure, never a skip."""
+    url = os.environ.get("ADVISOR_TEST_POSTGRES_URL", PG_DEFAULT)
+    engine = sqlalchemy.create_engine(url, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text("SELECT 1"))
+    except Exception as exc:
+        pytest.fail(
+            f"PostgreSQL at {url} is unreachable ({exc}); start it or set "
+            "ADVISOR_TEST_POSTGRES_URL (.ci/run does both)"
+        )
+    finally:
+        engine.dispose()
+    return url
+
+
+def start_together(
+    script: str, args: list[str], count: int, timeout: float = 120
+) -> list[tuple[int, str, str]]:
+    """Run `count` copies of `python -c script *args` released at the same moment: each copy
+    prints "ready" once it has imported and then waits for a line on stdin, so their work
+    collides. Returns each copy's (exit code, stdout after "ready", stderr)."""
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(count)
+    ]
+    for worker in workers:
+        assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
+    for worker in workers:
+        assert worker.stdin is not None
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+    done = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=timeout)
+        done.append((worker.returncode, out, err))
+    return done

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from conftest import start_together
 from optuna.trial import TrialState
 
 from advisor.locks import study_lock
@@ -50,25 +51,8 @@ OPEN = textwrap.dedent("""
 
 def test_workers_creating_a_new_database_at_once_all_succeed(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-c", OPEN, url],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(4)
-    ]
-    for worker in workers:  # every process imported: their opens collide
-        assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
-    for worker in workers:
-        assert worker.stdin is not None
-        worker.stdin.write("go\n")
-        worker.stdin.flush()
-    for worker in workers:
-        out, err = worker.communicate(timeout=120)
-        assert worker.returncode == 0 and out.strip() == "opened", err[-2000:]
+    for code, out, err in start_together(OPEN, [url], 4):  # every process imported: opens collide
+        assert code == 0 and out.strip() == "opened", err[-2000:]
     assert optuna.get_all_study_names(url) == []
 
 

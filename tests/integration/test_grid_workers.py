@@ -20,7 +20,6 @@ from pathlib import Path
 
 import optuna
 import pytest
-import sqlalchemy
 from conftest import tiny_spec_text
 from optuna.trial import TrialState
 
@@ -29,7 +28,6 @@ from advisor.design import design_points, point_key
 from advisor.grid_status import POINT_ATTR
 from advisor.worker import FAIL_REASON_ATTR, LOST_WORKER_REASON, WORKER_ATTR, fail_reason
 
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 WORKER_TIMEOUT_S = 300
 ONE_POINT = {"lr": "[1e-3]", "batch": "[16]", "epochs": "[5]", "baseline": 'kind = "none"'}
 # A worker that is `advisor grid` with one change for the test's timing: each optimizer step
@@ -50,24 +48,6 @@ SLOWED = textwrap.dedent(f"""
     sys.argv = ["advisor", *sys.argv[1:]]
     main()
 """)
-
-
-@pytest.fixture()
-def pg_url() -> str:
-    """The CI PostgreSQL server: unreachable is a failure, never a skip."""
-    url = os.environ.get("ADVISOR_TEST_POSTGRES_URL", PG_DEFAULT)
-    engine = sqlalchemy.create_engine(url, connect_args={"connect_timeout": 5})
-    try:
-        with engine.connect() as connection:
-            connection.execute(sqlalchemy.text("SELECT 1"))
-    except Exception as exc:
-        pytest.fail(
-            f"PostgreSQL at {url} is unreachable ({exc}); start it or set "
-            "ADVISOR_TEST_POSTGRES_URL (.ci/run does both)"
-        )
-    finally:
-        engine.dispose()
-    return url
 
 
 @pytest.fixture()

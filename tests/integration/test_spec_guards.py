@@ -15,7 +15,6 @@ from typing import Any
 
 import optuna
 import pytest
-import sqlalchemy
 from conftest import tiny_spec_text
 from optuna.trial import TrialState
 from typer.testing import CliRunner
@@ -27,7 +26,6 @@ from advisor.storage import DATA_ATTR, SURFACES_ATTR, open_storage
 from advisor.worker import SAVE_ERROR_ATTR
 
 runner = CliRunner()
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ONE_POINT = {"lr": "[1e-3]", "batch": "[16]", "epochs": "[1]", "baseline": 'kind = "none"'}
 
 
@@ -85,21 +83,6 @@ def test_another_grid_or_baseline_on_an_existing_study_is_one_line(
     line = one_error_line(result)
     assert expect in line and "new [study] name" in line, line
     assert optuna.load_study(study_name="s", storage=url).get_trials() == []
-
-
-@pytest.fixture()
-def pg_url() -> str:
-    """The CI PostgreSQL server: unreachable is a failure, never a skip."""
-    url = os.environ.get("ADVISOR_TEST_POSTGRES_URL", PG_DEFAULT)
-    engine = sqlalchemy.create_engine(url, connect_args={"connect_timeout": 5})
-    try:
-        with engine.connect() as connection:
-            connection.execute(sqlalchemy.text("SELECT 1"))
-    except Exception as exc:
-        pytest.fail(f"PostgreSQL at {url} is unreachable ({exc})")
-    finally:
-        engine.dispose()
-    return url
 
 
 @pytest.fixture()

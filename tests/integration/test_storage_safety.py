@@ -14,7 +14,7 @@ from pathlib import Path
 
 import optuna
 import pytest
-import sqlalchemy
+from conftest import start_together
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from typer.testing import CliRunner
 
@@ -27,7 +27,6 @@ HERE = Path(__file__).resolve().parent
 BASE = {"accuracy": 0.5, "f1": 0.6, "loss": 0.7}
 SECRET = "S3cr@3tPW"
 RAW_AT_URL = f"postgresql+psycopg://postgres:{SECRET}@127.0.0.1:1/x"
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def make_study(url: str, name: str = "done") -> None:
@@ -100,21 +99,6 @@ def test_a_raw_at_in_the_password_is_never_printed(
     line = one_error_line(result)
     assert "3tPW" not in result.output and "S3cr" not in result.output, line
     assert "***" in line or "127.0.0.1" in line, line
-
-
-@pytest.fixture()
-def pg_url() -> str:
-    """The CI PostgreSQL server: unreachable is a failure, never a skip."""
-    url = os.environ.get("ADVISOR_TEST_POSTGRES_URL", PG_DEFAULT)
-    engine = sqlalchemy.create_engine(url, connect_args={"connect_timeout": 5})
-    try:
-        with engine.connect() as connection:
-            connection.execute(sqlalchemy.text("SELECT 1"))
-    except Exception as exc:
-        pytest.fail(f"PostgreSQL at {url} is unreachable ({exc})")
-    finally:
-        engine.dispose()
-    return url
 
 
 def with_password(url: str, password: str) -> str:
@@ -324,25 +308,8 @@ ensure_objective_study(storage, load_study(storage, "done"), parse_objectives("f
 def test_commands_starting_together_seed_an_objective_study_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'advisor.db'}"
     make_study(url)
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-c", SEED_OBJECTIVE, url],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(3)
-    ]
-    for worker in workers:
-        assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
-    for worker in workers:
-        assert worker.stdin is not None
-        worker.stdin.write("go\n")
-        worker.stdin.flush()
-    for worker in workers:
-        _, err = worker.communicate(timeout=120)
-        assert worker.returncode == 0, err[-2000:]
+    for code, _, err in start_together(SEED_OBJECTIVE, [url], 3):
+        assert code == 0, err[-2000:]
     copies = optuna.load_study(study_name="done@f1,loss", storage=url).get_trials()
     sources = [t.user_attrs["grid_trial"] for t in copies]
     assert sorted(sources) == list(range(18))  # each grid trial once, not once per command

@@ -4,12 +4,11 @@ concurrent tunes never repeat a configuration with the same seed."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import optuna
+from conftest import start_together
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState
 
@@ -61,8 +60,8 @@ def test_a_lost_tune_trial_is_failed_and_queued_again_after_the_grace_period(
 
 
 PROPOSE = """
-import sys
-sys.path.insert(0, sys.argv[2])
+import os, sys
+sys.path[:0] = [sys.argv[2], os.path.dirname(sys.argv[2])]  # this module and the conftest
 from test_tune_workers import SEEDS, SPACE, objective_study
 from advisor.tune import _next_trial
 study, storage = objective_study(sys.argv[1], grace=60)
@@ -76,25 +75,8 @@ for _ in range(3):
 def test_concurrent_tunes_never_propose_the_same_configuration_and_seed(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'advisor.db'}"
     objective_study(url, grace=60)
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-c", PROPOSE, url, str(Path(__file__).parent)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(3)
-    ]
-    for worker in workers:
-        assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
-    for worker in workers:
-        assert worker.stdin is not None
-        worker.stdin.write("go\n")
-        worker.stdin.flush()
-    for worker in workers:
-        _, err = worker.communicate(timeout=120)
-        assert worker.returncode == 0, err[-2000:]
+    for code, _, err in start_together(PROPOSE, [url, str(Path(__file__).parent)], 3):
+        assert code == 0, err[-2000:]
     trials = optuna.load_study(study_name="g@f1,loss", storage=url).get_trials()
     seeds = [t.user_attrs["seed"] for t in trials]
     assert len(trials) == 9 and sorted(seeds) == list(range(9)), seeds  # 9 distinct replicates
