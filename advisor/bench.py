@@ -8,7 +8,11 @@ configurations as its candidate set (in the same level coordinates). A proposal 
 one replicate of the configuration, drawn from the repeat's seed so that every sampler sees the
 same noise on its k-th visit to a configuration; repeat r seeds every sampler with the same seed.
 Scores follow PRODUCT.md: the hypervolume of the configurations found so far, scored by their
-mean metrics, over the hypervolume of the table's true Pareto set.
+mean metrics, over the hypervolume of the table's true Pareto set. With `cost="seconds"` the
+same searches are also scored against the share of the table's training cost they spent
+(`advisor.bench_cost`), and the table's curves let pruners stop runs early
+(`advisor.bench_search`): the surface sampler with `ParetoPruner`, Optuna's samplers with
+Optuna's own pruner where Optuna supports one (a single objective).
 """
 
 from __future__ import annotations
@@ -22,8 +26,17 @@ from typing import Any
 
 import numpy as np
 import optuna
-from optuna.distributions import BaseDistribution
 
+from advisor.bench_cost import (
+    EPOCHS_UNIT,
+    Curve,
+    cost_rows,
+    cost_to_target_rows,
+    cost_unit,
+    group_curves,
+    row_costs,
+)
+from advisor.bench_search import pruner_for, run_search, search_notes
 from advisor.errors import DataError
 from advisor.steering import (
     SAMPLERS,
@@ -35,9 +48,11 @@ from advisor.steering import (
     finetune_prior,
     make_sampler,
 )
+from advisor.steering._pruner import curve_metric
 from advisor.table import PARAMS, TrialsTable
 
 THRESHOLDS: tuple[float, ...] = (0.9, 0.95, 0.99)
+COST_MODES: tuple[str, ...] = ("trials", "seconds")
 
 
 @dataclass(frozen=True)
@@ -50,6 +65,9 @@ class BenchTable:
         replicates: per configuration, `(n_replicates, n_objectives)` measured values.
         scale: the hypervolume normalisation fitted on `means`.
         true_hypervolume: hypervolume of the whole table (its Pareto set).
+        costs: per configuration, `(n_replicates,)` training cost of each replicate.
+        curves: per configuration, each replicate's curve (None without one).
+        cost_unit: `train_seconds`, `wall_time_s` or `epochs` (the table has no time column).
     """
 
     configs: np.ndarray
@@ -57,6 +75,19 @@ class BenchTable:
     replicates: list[np.ndarray]
     scale: HypervolumeScale
     true_hypervolume: float
+    costs: list[np.ndarray] = field(default_factory=list)
+    curves: list[list[Curve | None]] = field(default_factory=list)
+    cost_unit: str = EPOCHS_UNIT
+
+    @property
+    def has_curves(self) -> bool:
+        """Whether any replicate has a curve (only those can be pruned)."""
+        return any(c is not None for group in self.curves for c in group)
+
+    @property
+    def total_cost(self) -> float:
+        """The table's training cost: the sum over configurations of the mean replicate cost."""
+        return float(sum(c.mean() for c in self.costs))
 
     @property
     def pareto_size(self) -> int:
@@ -82,6 +113,9 @@ def prepare_table(table: TrialsTable, objectives: Sequence[Objective]) -> BenchT
     groups = rows.groupby(list(PARAMS), sort=True)
     configs = np.array(list(groups.groups.keys()), dtype=float).reshape(-1, len(PARAMS))
     replicates = [g[names].to_numpy(dtype=float) for _, g in groups]
+    unit = cost_unit(rows)
+    costs = [row_costs(g, unit) for _, g in groups]
+    curves = [group_curves(g, [curve_metric(o) for o in objectives]) for _, g in groups]
     means = np.array([r.mean(axis=0) for r in replicates])
     scale = HypervolumeScale.from_means(means, [o.direction for o in objectives])
     if not scale.kept.any():
@@ -91,7 +125,7 @@ def prepare_table(table: TrialsTable, objectives: Sequence[Objective]) -> BenchT
     true_hv = scale.hypervolume(means)
     if true_hv <= 0:
         raise DataError("no configuration beats the median in every objective; hypervolume is 0")
-    return BenchTable(configs, means, replicates, scale, true_hv)
+    return BenchTable(configs, means, replicates, scale, true_hv, costs, curves, unit)
 
 
 @dataclass(frozen=True)
@@ -107,6 +141,23 @@ class BenchResult:
     fallback_share: float | None = None
     # trials each sampler spends sampling at random before its model steers (None: always)
     random_starts: dict[str, int | None] = field(default_factory=dict)
+    # --cost seconds: `(repeats, budget)` cumulative cost after each trial, as a share of the
+    # table's training cost `total_cost` (in `cost_unit`)
+    spent: dict[str, np.ndarray] | None = None
+    cost_unit: str | None = None
+    total_cost: float | None = None
+    # the pruner each sampler ran with (None: none) and `(repeats, budget)` pruned trials
+    pruners: dict[str, str | None] = field(default_factory=dict)
+    pruned: dict[str, np.ndarray] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def pruning(self) -> bool:
+        return any(p is not None for p in self.pruners.values())
+
+    def pruned_share(self) -> dict[str, float]:
+        """Per sampler, the share of its trials that were pruned."""
+        return {name: float(p.mean()) for name, p in self.pruned.items()}
 
     def in_random_start(self, budget: int) -> list[str]:
         """Samplers whose first `budget` trials were all sampled at random: at that budget
@@ -167,7 +218,7 @@ class BenchResult:
             for t in THRESHOLDS
             for name, (median, hits) in self.trials_to(t).items()
         ]
-        return {
+        payload: dict[str, Any] = {
             "results": self.rows(),
             "trials_to": reach,
             "table": {
@@ -180,6 +231,16 @@ class BenchResult:
             "surface_fallback_share": self.fallback_share,
             "random_start": dict(self.random_starts),
         }
+        if self.spent is not None:
+            payload["cost"] = cost_rows(self.ratios, self.spent)
+            payload["cost_to_target"] = cost_to_target_rows(self.ratios, self.spent, THRESHOLDS)
+            payload["cost_unit"] = self.cost_unit
+            payload["total_cost"] = self.total_cost
+        if self.spent is not None or self.pruning:
+            payload["pruning"] = dict(self.pruners)
+            payload["pruned_share"] = self.pruned_share()
+            payload["notes"] = list(self.notes)
+        return payload
 
 
 def bench_sampler(name: str, seed: int, bench: BenchTable) -> optuna.samplers.BaseSampler:
@@ -224,30 +285,8 @@ def run_once(
     replicate_draws: np.ndarray,
     on_trial: Callable[[], None] | None = None,
 ) -> np.ndarray:
-    """One search of `budget` trials; returns the hypervolume ratio after each trial."""
-    space = TableSpace(bench.configs)
-    distributions: dict[str, BaseDistribution] = dict(space.distributions)
-    directions = [optuna.study.StudyDirection[o.direction.upper()] for o in objectives]
-    study = optuna.create_study(directions=directions, sampler=sampler)
-    study.set_metric_names([o.name for o in objectives])
-    visits = np.zeros(len(bench.configs), dtype=int)
-    found: list[int] = []
-    ratios = np.zeros(budget)
-    volume = 0.0
-    for b in range(budget):
-        trial = study.ask(distributions)
-        index = space.lookup(trial.params)
-        draw = replicate_draws[index, min(visits[index], replicate_draws.shape[1] - 1)]
-        values = bench.replicates[index][draw % len(bench.replicates[index])]
-        visits[index] += 1
-        study.tell(trial, values.tolist())
-        if index not in found:
-            found.append(index)
-            volume = bench.scale.hypervolume(bench.means[found])
-        ratios[b] = volume / bench.true_hypervolume
-        if on_trial is not None:
-            on_trial()
-    return ratios
+    """One search of `budget` trials without pruning; the hypervolume ratio after each trial."""
+    return run_search(bench, objectives, sampler, budget, replicate_draws, on_trial).ratios
 
 
 def run_benchmark(
@@ -259,22 +298,39 @@ def run_benchmark(
     samplers: Sequence[str] = SAMPLERS,
     seed: int = 0,
     on_trial: Callable[[str], None] | None = None,
+    cost: str = "trials",
+    prune: bool | None = None,
 ) -> BenchResult:
     """Run every sampler `repeats` times for `budget` trials on the table's configurations.
 
+    Args:
+        cost: `"trials"`, or `"seconds"` to also score against the share of the table's
+            training cost spent.
+        prune: prune runs early (needs curves); None: whenever the table has curves (a pruned
+            trial still counts as a trial; `cost="seconds"` shows what pruning saves).
+
     Raises:
         DataError: the table cannot be scored for these objectives.
-        ValueError: a bad sampler name, budget or repeat count.
+        ValueError: a bad sampler name, budget, repeat count or cost mode.
     """
     if budget < 1 or repeats < 1:
         raise ValueError("budget and repeats must be at least 1")
+    if cost not in COST_MODES:
+        raise ValueError(f"unknown cost {cost!r}; choose one of: {', '.join(COST_MODES)}")
     bench = prepare_table(table, objectives)
     for name in samplers:
         if name not in SAMPLERS:
             raise UnknownSamplerError(
                 f"unknown sampler {name!r}; choose one of: {', '.join(SAMPLERS)}"
             )
+    if cost == "seconds" and not bench.total_cost > 0:
+        raise DataError(f"the table's training cost ({bench.cost_unit}) sums to 0")
+    notes = search_notes(bench, objectives, samplers, cost, prune)
+    active = bench.has_curves and (prune if prune is not None else True)  # PRODUCT.md
+    pruners = {name: pruner_for(name, objectives, active) for name in samplers}
     ratios = {name: np.zeros((repeats, budget)) for name in samplers}
+    costs = {name: np.zeros((repeats, budget)) for name in samplers}
+    pruned = {name: np.zeros((repeats, budget), dtype=bool) for name in samplers}
     modes: list[str] = []
     starts: dict[str, int | None] = {}
     with _quiet():
@@ -284,13 +340,36 @@ def run_benchmark(
                 sampler = bench_sampler(name, run_seed, bench)
                 starts[name] = random_start(sampler)
                 tick = (lambda n=name: on_trial(n)) if on_trial is not None else None
-                ratios[name][r] = run_once(bench, objectives, sampler, budget, draws, tick)
+                trace = run_search(
+                    bench, objectives, sampler, budget, draws, tick, pruners[name], run_seed
+                )
+                ratios[name][r], costs[name][r], pruned[name][r] = (
+                    trace.ratios,
+                    trace.costs,
+                    trace.pruned,
+                )
                 if isinstance(sampler, SurfaceSampler):
                     modes.extend(d.mode for d in sampler.decisions_)
     share = modes.count("fallback") / len(modes) if modes else None
     names = [o.name for o, k in zip(objectives, bench.scale.kept, strict=True) if k]
+    spent = None
+    if cost == "seconds":
+        spent = {name: c.cumsum(axis=1) / bench.total_cost for name, c in costs.items()}
     return BenchResult(
-        list(objectives), ratios, len(bench.configs), bench.pareto_size, names, seed, share, starts
+        list(objectives),
+        ratios,
+        len(bench.configs),
+        bench.pareto_size,
+        names,
+        seed,
+        share,
+        starts,
+        spent=spent,
+        cost_unit=bench.cost_unit if cost == "seconds" else None,
+        total_cost=bench.total_cost if cost == "seconds" else None,
+        pruners=pruners,
+        pruned=pruned if active else {},
+        notes=notes,
     )
 
 

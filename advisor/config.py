@@ -18,6 +18,7 @@ SPACE_NAMES = ("learning_rate", "batch_size", "epochs")
 MAX_SEED = 2**32 - 1  # numpy, torch and transformers seed with unsigned 32-bit integers
 MAX_LEVELS = 100  # values per range dimension: 100**3 configurations is already a million
 MAX_SAMPLES = 100_000  # LHS points; a grid over 10,000 points needs `advisor grid --force` too
+EVAL_EVERY_EPOCH = "epoch"  # [training] eval_every: "epoch", or a positive number of steps
 
 _ALLOWED: dict[str, set[str]] = {
     "": {"study", "model", "data", "space", "grid", "baseline", "training"},
@@ -36,7 +37,14 @@ _ALLOWED: dict[str, set[str]] = {
     "space": set(SPACE_NAMES),
     "grid": {"design", "levels", "seeds", "samples", "center_points"},
     "baseline": {"kind", "params", "seed"},
-    "training": {"precision", "eval_batch_size", "weight_decay", "warmup_ratio", "group_by_length"},
+    "training": {
+        "precision",
+        "eval_batch_size",
+        "eval_every",
+        "weight_decay",
+        "warmup_ratio",
+        "group_by_length",
+    },
 }
 _REQUIRED: dict[str, set[str]] = {
     "": {"study", "model", "data", "space"},
@@ -73,6 +81,9 @@ class DataSpec:
 class TrainingSpec:
     precision: str = "auto"
     eval_batch_size: int = 64
+    # when the eval split is scored during training: at the end of every epoch, or every N
+    # optimizer steps (points then carry a fractional epoch); the last point is the final score
+    eval_every: str | int = EVAL_EVERY_EPOCH
     weight_decay: float = 0.0
     warmup_ratio: float = 0.0
     group_by_length: bool = False
@@ -101,8 +112,15 @@ class StudySpec:
         return next(d for d in self.space if d.name == name)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form, stored with the study so later commands can rebuild the spec."""
-        return asdict(self)
+        """JSON-able form, stored with the study so later commands can rebuild the spec.
+
+        `training.eval_every` is left out at its default, so that a spec stored before the key
+        existed still compares equal to the same spec read today (`from_dict` fills it in).
+        """
+        data = asdict(self)
+        if data["training"]["eval_every"] == EVAL_EVERY_EPOCH:
+            del data["training"]["eval_every"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StudySpec:
@@ -322,6 +340,8 @@ def _training_spec(training: dict[str, Any]) -> TrainingSpec:
         values["eval_batch_size"] = _positive_int(
             training["eval_batch_size"], "training.eval_batch_size"
         )
+    if "eval_every" in training:
+        values["eval_every"] = _eval_every(training["eval_every"])
     for key in ("weight_decay", "warmup_ratio"):
         if key in training:
             number = _number(training[key], f"training.{key}", integer=False)
@@ -333,6 +353,16 @@ def _training_spec(training: dict[str, Any]) -> TrainingSpec:
             raise SpecError("training.group_by_length must be true or false")
         values["group_by_length"] = training["group_by_length"]
     return TrainingSpec(**values)
+
+
+def _eval_every(value: Any) -> str | int:
+    if value == EVAL_EVERY_EPOCH:
+        return EVAL_EVERY_EPOCH
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise SpecError(
+            f'training.eval_every must be "epoch" or a whole number of steps > 0, got {value!r}'
+        )
+    return value
 
 
 def _baseline_params(

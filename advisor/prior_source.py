@@ -7,7 +7,7 @@ from pathlib import Path
 from advisor.errors import StorageError
 from advisor.steering import SurfacePrior
 from advisor.steering._prior import FINETUNE_PRIOR, prior_from_rows
-from advisor.storage import load_study, open_storage, trials_table
+from advisor.study.storage import load_study, open_storage, trials_table
 
 NO_PRIOR = "none"
 

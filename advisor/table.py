@@ -2,13 +2,16 @@
 
 A *trials table* is a DataFrame with one row per finished fine-tune: the hyperparameters
 `learning_rate`, `batch_size`, `epochs`, optionally `seed`, and the metrics `accuracy`, `f1`,
-`loss` (plus `*_rel` where a baseline is known). The baseline is kept apart as a dict.
+`loss` (plus `*_rel` where a baseline is known), and optionally the cost `train_seconds` (else
+`wall_time_s`) and learning-curve columns `accuracy@K`, `f1@K`, `loss@K`, `train_seconds@K` (the
+values after epoch K). The baseline is kept apart as a dict.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +33,11 @@ DIRECTIONS: dict[str, str] = {
     "loss_rel": "minimize",
 }
 TABLE_COLUMNS: tuple[str, ...] = ("learning_rate", "batch_size", "epochs", "seed", *METRICS)
+# cost columns: the run's training time (evaluation excluded), else its whole wall time
+COST_COLUMNS: tuple[str, ...] = ("train_seconds", "wall_time_s")
+# learning-curve columns `NAME@K`: the value after epoch K (train seconds cumulative)
+CURVE_NAMES: tuple[str, ...] = (*METRICS, "train_seconds")
+_CURVE_COLUMN = re.compile(rf"^(?P<name>{'|'.join(CURVE_NAMES)})@(?P<k>.*)$")
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,8 @@ def table_from_frame(frame: pd.DataFrame, source: str = "table") -> TrialsTable:
         frame = frame[~is_base]
     keep = [c for c in ("learning_rate", "batch_size", "epochs", "seed") if c in frame.columns]
     keep += [c for c in ALL_METRICS if c in frame.columns]
+    curve = curve_column_epochs(list(frame.columns), source)
+    keep += [c for c in COST_COLUMNS if c in frame.columns] + list(curve)
     rows = frame[keep].copy()
     if "collapsed" in frame.columns:  # a run that predicted one class (kept apart: not numeric)
         rows["collapsed"] = frame["collapsed"].map(_as_bool)
@@ -115,6 +125,7 @@ def table_from_frame(frame: pd.DataFrame, source: str = "table") -> TrialsTable:
     if rows[list(PARAMS)].isna().any().any():
         raise DataError(f"{source}: some rows lack learning_rate, batch_size or epochs")
     check_param_values(rows, source)
+    check_cost_and_curve_values(rows, curve, source)
     if baseline is not None:
         for m in METRICS:
             if m in baseline:
@@ -150,6 +161,92 @@ def check_param_values(rows: pd.DataFrame, source: str = "table") -> None:
             raise DataError(f"{source}: {column} must be {rule}; {shown} are not")
 
 
+def curve_columns(curve: list[dict[str, float]]) -> dict[str, float]:
+    """A learning curve (the trial user attribute `curve`) as table columns: `accuracy@K`,
+    `f1@K`, `loss@K`, `train_seconds@K` for each point at a whole epoch K >= 1.
+
+    Points at a fractional epoch (`[training] eval_every` = a step count) have no column and
+    are left out; where two points share an epoch the later one counts.
+    """
+    columns: dict[str, float] = {}
+    for point in curve:
+        epoch = float(point.get("epoch", math.nan))
+        if not (math.isfinite(epoch) and epoch >= 1 and epoch.is_integer()):
+            continue
+        for name in CURVE_NAMES:
+            if point.get(name) is not None:
+                columns[f"{name}@{int(epoch)}"] = float(point[name])
+    return columns
+
+
+def curve_column_epochs(columns: list[str], source: str = "table") -> dict[str, int]:
+    """The curve columns among `columns`, each with its epoch K.
+
+    A column `NAME@...` with NAME one of CURVE_NAMES is a curve column; any other column
+    (`top5@1`, say) is the table's own business and ignored like every unnamed column.
+
+    Raises:
+        DataError: a curve column whose K is not a whole number >= 1 (it would otherwise be
+            ignored without a word).
+    """
+    found: dict[str, int] = {}
+    for column in columns:
+        match = _CURVE_COLUMN.match(str(column))
+        if match is None:
+            continue
+        name, k = match["name"], match["k"]
+        if not (k.isdigit() and int(k) >= 1 and k == str(int(k))):
+            raise DataError(
+                f"{source}: column {column!r}: K in {name}@K must be a whole number >= 1 "
+                f"(the epoch after which the value was measured), got {k!r}"
+            )
+        found[column] = int(k)
+    return found
+
+
+def check_cost_and_curve_values(
+    rows: pd.DataFrame, curve: dict[str, int], source: str = "table"
+) -> None:
+    """Time columns are finite and >= 0, a run has no curve value past its own epochs, and its train
+    seconds do not decrease along the curve (they are cumulative). Empty cells are allowed.
+
+    Raises:
+        DataError: naming the column and the first offending lines of the file.
+    """
+    times = [c for c in COST_COLUMNS if c in rows.columns]
+    times += [c for c in curve if c.startswith("train_seconds@")]
+    for column in times:
+        values = rows[column]
+        bad = values.notna() & ~(np.isfinite(values) & (values >= 0))
+        _reject(rows, column, bad, "must be a finite number >= 0", source)
+    for column, k in curve.items():
+        late = rows[column].notna() & (rows["epochs"] < k)
+        _reject(rows, column, late, f"is a value after epoch {k}, past the run's epochs", source)
+    cumulative = sorted((k, c) for c, k in curve.items() if c.startswith("train_seconds@"))
+    for (_, before), (_, after) in zip(cumulative, cumulative[1:], strict=False):
+        _reject(rows, after, rows[after] < rows[before], f"is below {before}", source)
+
+
+def _reject(rows: pd.DataFrame, column: str, bad: pd.Series, rule: str, source: str) -> None:
+    where = np.flatnonzero(bad.fillna(False).to_numpy(dtype=bool))
+    if where.size:
+        values = rows[column].to_numpy(dtype=float)
+        shown = ", ".join(f"line {int(rows.index[i]) + 2} ({values[i]:g})" for i in where[:3])
+        raise DataError(f"{source}: {column} {rule}; {shown}")
+
+
+def train_seconds_column(rows: pd.DataFrame) -> pd.Series | None:
+    """Each row's training time: `train_seconds`, else (column absent or cell empty) its
+    `wall_time_s`; None when the table has neither (a cost model then falls back on epochs)."""
+    present = [rows[c] for c in COST_COLUMNS if c in rows.columns]
+    if not present:
+        return None
+    seconds = present[0]
+    for fallback in present[1:]:
+        seconds = seconds.fillna(fallback)
+    return seconds.rename("train_seconds")
+
+
 def _as_bool(value: object) -> bool | None:
     if _is_missing(value) or (isinstance(value, str) and not value.strip()):
         return None
@@ -175,8 +272,13 @@ def write_table(table: TrialsTable, path: str | Path, extra: pd.DataFrame | None
     for column in ("batch_size", "epochs", "seed"):
         if column in rows.columns and _whole_numbers(rows[column]):
             rows[column] = rows[column].astype("Int64")  # "16", not "16.0", beside empty cells
-    first = [c for c in ("role", *PARAMS, "seed", *ALL_METRICS) if c in rows.columns]
-    rows = rows[first + [c for c in rows.columns if c not in first]]
+    first = [c for c in ("role", *PARAMS, "seed", *ALL_METRICS, *COST_COLUMNS) if c in rows.columns]
+    curve = sorted(
+        curve_column_epochs(list(rows.columns)).items(),
+        key=lambda item: (item[1], CURVE_NAMES.index(item[0].split("@")[0])),
+    )
+    last = [c for c, _ in curve]  # after the other columns, epoch by epoch
+    rows = rows[first + [c for c in rows.columns if c not in first + last] + last]
     rows.to_csv(path, index=False)
 
 

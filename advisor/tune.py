@@ -12,33 +12,45 @@ from optuna.trial import TrialState
 from advisor.box_extension import box_extensions, widened_space
 from advisor.errors import FitError, StorageError
 from advisor.fingerprint import data_fingerprint
-from advisor.grid import (
+from advisor.steering import Objective, make_sampler, parse_objectives
+from advisor.study.grid import (
     GRACE_PERIOD_S,
     HEARTBEAT_INTERVAL_S,
     check_same_data,
     claim_next,
+    format_params,
     prepare_tuner,
 )
-from advisor.grid_status import MAX_RETRY
-from advisor.locks import study_lock
-from advisor.objective_studies import (
-    ensure_objective_study,
-    objective_view,
-    stored_spec,
-    study_space,
+from advisor.study.grid_status import MAX_RETRY
+from advisor.study.locks import study_lock
+from advisor.study.record import (
+    RECORD_TRIAL_ATTR,
+    RUN_ATTRS,
+    SOURCE_ATTR,
+    config_key,
+    measured,
+    record_table,
+    seed_of,
 )
-from advisor.steering import Objective, make_sampler, parse_objectives
-from advisor.storage import (
+from advisor.study.storage import (
+    PARENT_ATTR,
     baseline_metrics,
+    finished_trials,
     load_study,
     mask_url,
     open_storage,
     resolve_storage_url,
-    trials_table,
 )
-from advisor.suggest import PredictedFront, candidate_grid, predicted_front
-from advisor.table import PARAMS, TrialsTable
-from advisor.worker import (
+from advisor.study.views import (
+    ensure_view,
+    find_view,
+    load_views,
+    objective_study_name,
+    stored_spec,
+    study_space,
+    sync,
+)
+from advisor.study.worker import (
     WORKER_ATTR,
     Observer,
     SilentObserver,
@@ -48,6 +60,8 @@ from advisor.worker import (
     sigterm_as_interrupt,
     worker_id,
 )
+from advisor.suggest import PredictedFront, candidate_grid, predicted_front
+from advisor.table import ALL_METRICS, PARAMS, TrialsTable
 
 
 @dataclass
@@ -91,17 +105,14 @@ def suggest(
     parsed = parse_objectives(objectives)
     writes = enqueue or extend  # else nothing is written: the storage is opened read-only
     storage = open_storage(storage_url, read_only=not writes, must_exist=True)
-    grid = load_study(storage, study_name)
+    grid = load_record(storage, study_name)
     _require_baseline(grid, parsed)
-    if writes:
-        study: optuna.Study | None = ensure_objective_study(storage, grid, parsed)
-        assert study is not None
-        name, table, run = study.study_name, trials_table(study), _configs_in(study)
-    else:
-        view = objective_view(storage, grid, parsed)
-        name, table, study = view.name, view.table, view.study
-        run = _configs_in(study) if study is not None else set()
-    run |= _configs_in(grid)
+    view = ensure_view(storage, grid, parsed) if writes else find_view(storage, study_name, parsed)
+    name = objective_study_name(study_name, parsed)
+    table = record_table(grid, load_views(storage, study_name), include_partial=True)
+    run = _configs_in(grid) | _table_configs(table)
+    if view is not None:  # its finished fine-tunes are in the table already
+        run |= _configs_in(view, (TrialState.RUNNING, TrialState.WAITING))
     unfinished = _unfinished_grid(grid)
     try:
         surfaces, fit_notes = _surfaces(grid, table, parsed)
@@ -123,16 +134,32 @@ def suggest(
     result = SuggestResult(name, parsed, front, extensions=extensions)
     result.extend_asked = extend
     if extend:
-        assert study is not None
+        assert view is not None
         fresh = {_key(e.params): e.params for e in extensions if _key(e.params) not in run}
-        result.extended = _enqueue(study, grid, list(fresh.values()), outside_box=True)
+        result.extended = _enqueue(view, grid, list(fresh.values()), outside_box=True)
     result.enqueued_asked = enqueue
     if enqueue:
-        assert study is not None
+        assert view is not None
         result.enqueued = _enqueue(
-            study, grid, [s.params for s in front.suggestions if not s.already_run]
+            view, grid, [s.params for s in front.suggestions if not s.already_run]
         )
     return result
+
+
+def load_record(storage: optuna.storages.BaseStorage, study_name: str) -> optuna.Study:
+    """The study of record named `study_name`; a view's name is refused with the record's.
+
+    Raises:
+        StorageError: no such study, or it is an objective set's view.
+    """
+    study = load_study(storage, study_name)
+    parent = study.user_attrs.get(PARENT_ATTR)
+    if parent:
+        raise StorageError(
+            f"study {study_name!r} is the view of objective set {study_name.partition('@')[2]!r} "
+            f"of study {parent!r}; use --study {parent}"
+        )
+    return study
 
 
 def _unfinished_grid(grid: optuna.Study) -> str | None:
@@ -141,7 +168,7 @@ def _unfinished_grid(grid: optuna.Study) -> str | None:
     if spec is None:
         return None
     from advisor.design import design_points
-    from advisor.grid_status import count_done
+    from advisor.study.grid_status import count_done
 
     points = design_points(spec)
     done = count_done(grid, points)
@@ -167,10 +194,13 @@ def _surfaces(
     Raises:
         FitError: an objective's surface cannot be fitted.
     """
-    from advisor.surface import current_surfaces, load_surfaces
+    from advisor.study.surfaces import load_surfaces, stored_fingerprint
+    from advisor.surface import current_surfaces
 
     metrics = sorted({o.name.removesuffix("_rel") for o in objectives})
-    fits, notes = current_surfaces(table, load_surfaces(grid), metrics=metrics)
+    fits, notes = current_surfaces(
+        table, load_surfaces(grid), metrics=metrics, fingerprint=stored_fingerprint(grid)
+    )
     missing = [o.name for o in objectives if o.name not in fits]
     if missing:
         why = "; ".join(notes) or "no surface fitted"
@@ -185,12 +215,16 @@ def _surfaces(
     return fits, notes
 
 
-def _key(params: dict[str, Any]) -> tuple[float, int, int]:
-    return (
-        round(float(params["learning_rate"]), 12),
-        int(params["batch_size"]),
-        int(params["epochs"]),
-    )
+_key = config_key
+
+
+def _table_configs(table: TrialsTable) -> set[tuple[float, int, int]]:
+    rows = table.rows
+    if rows.empty:
+        return set()
+    return {
+        _key(dict(zip(PARAMS, r, strict=True))) for r in rows[list(PARAMS)].itertuples(index=False)
+    }
 
 
 def _observed_means(
@@ -208,8 +242,10 @@ def _observed_means(
     }
 
 
-def _configs_in(study: optuna.Study) -> set[tuple[float, int, int]]:
-    states = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
+def _configs_in(
+    study: optuna.Study,
+    states: tuple[TrialState, ...] = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING),
+) -> set[tuple[float, int, int]]:
     return {
         _key(t.params)
         for t in study.get_trials(deepcopy=False, states=states)
@@ -236,6 +272,7 @@ def _enqueue(
                 distributions=widened_space(space, params) if outside_box else space,
                 user_attrs={
                     "seed": seed,
+                    SOURCE_ATTR: "suggest",
                     "suggested_by": f"advisor suggest{' --extend' if outside_box else ''}",
                     "enqueue": token,
                     **({"outside_box": True} if outside_box else {}),
@@ -252,10 +289,12 @@ class TuneResult:
     storage: str
     trials: list[TrialRecord]
     decisions: list[str] = field(default_factory=list)
+    record: str = ""  # the study of record every fine-tune was copied into
 
     def to_json(self) -> dict[str, Any]:
         return {
             "study": self.study,
+            "record": self.record,
             "storage": self.storage,
             "trials": [t.to_json() for t in self.trials],
             "decisions": self.decisions,
@@ -266,21 +305,34 @@ def tune(
     study_name: str,
     objectives: str,
     trials: int,
-    sampler: str = "surface",
+    sampler: str | optuna.samplers.BaseSampler = "surface",
     storage_url: str | None = None,
     observer: Observer | None = None,
     seed: int | None = None,
     prior: str | None = None,
+    replicates: int = 1,
+    prune: bool | None = None,
 ) -> TuneResult:
-    """Closed loop: the sampler proposes, real fine-tunes evaluate, `trials` times.
+    """Closed loop: the sampler proposes, real fine-tunes evaluate, `trials` fine-tunes.
 
     WAITING trials (from `suggest --enqueue`) run first; the surfaces refit on every proposal.
+    A proposal whose configuration the study of record already holds with `replicates` seeds
+    is answered from the record (a trial of the objective set's view, no fine-tune, not
+    counted in `trials`); otherwise it is trained with the first seed of the spec that the
+    configuration has not used. Each finished fine-tune is copied into the record at once.
+    `sampler`: a name (`surface`, `nsga2`, `tpe`, `gp`, `random`) or any Optuna sampler.
     `prior` (surface sampler only): the learned prior, as `advisor.prior_source.resolve_prior`
     reads it (None: the shipped one; "none"; a JSON file; a study in the same storage).
+    `prune`: stop a fine-tune after an epoch when `advisor.steering.ParetoPruner` finds it can
+    no longer reach the front (None: when the spec's fine-tunes can have more than one epoch).
     """
     observer = observer or SilentObserver()
     parsed = parse_objectives(objectives)
-    chosen = make_sampler(sampler, seed)
+    if replicates < 1:
+        raise StorageError(f"--replicates must be at least 1, got {replicates}")
+    chosen = (
+        sampler if isinstance(sampler, optuna.samplers.BaseSampler) else make_sampler(sampler, seed)
+    )
     url = resolve_storage_url(storage_url)
     storage = open_storage(
         url,
@@ -291,7 +343,7 @@ def tune(
         # as the grid does (at most MAX_RETRY times)
         stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(MAX_RETRY),
     )
-    grid = load_study(storage, study_name)
+    grid = load_record(storage, study_name)
     spec = stored_spec(grid)
     if spec is None:
         raise StorageError(
@@ -311,19 +363,32 @@ def tune(
         allow_change=False,
         advice="accept the new data with `advisor grid SPEC.toml --allow-data-change` first",
     )
+    pruner = _pruner(spec, prune, seed)
     tuner = prepare_tuner(spec, observer)
-    study = ensure_objective_study(storage, grid, parsed)
-    study = optuna.load_study(study_name=study.study_name, storage=storage, sampler=chosen)
+    view = ensure_view(storage, grid, parsed)
+    study = optuna.load_study(study_name=view.study_name, storage=storage, sampler=chosen)
     space = study_space(grid)
     baseline = baseline_metrics(study)
-    result = TuneResult(study.study_name, mask_url(url), [])
+    result = TuneResult(study.study_name, mask_url(url), [], record=grid.study_name)
     with sigterm_as_interrupt():
         observer.started(trials, 0)
         for _ in range(trials):
-            frozen = _next_trial(study, storage, space, spec.seeds)
-            result.trials.append(
-                run_trial(study, storage, frozen, tuner, baseline, observer, HEARTBEAT_INTERVAL_S)
+            frozen = _next_trial(
+                study, storage, space, spec.seeds, grid, replicates, observer, result
             )
+            result.trials.append(
+                run_trial(
+                    study,
+                    storage,
+                    frozen,
+                    tuner,
+                    baseline,
+                    observer,
+                    HEARTBEAT_INTERVAL_S,
+                    pruner=pruner,
+                )
+            )
+            sync(storage, grid)  # the fine-tune joins the record (and the other views) now
             decision = getattr(chosen, "last_decision_", None)
             if decision is not None and decision.trial_number == frozen.number:
                 note = f"trial {decision.trial_number}: {decision.mode}: {decision.reason}"
@@ -332,46 +397,115 @@ def tune(
     return result
 
 
+def _pruner(spec: Any, prune: bool | None, seed: int | None) -> Any:
+    """The Pareto pruner `tune` uses, or None (`--no-prune`, or single-epoch fine-tunes)."""
+    epochs = spec.dimension("epochs")
+    most = max(epochs.choices) if epochs.choices is not None else epochs.high
+    if prune is False or (prune is None and int(most) <= 1):
+        return None
+    from advisor.steering import ParetoPruner
+
+    return ParetoPruner(seed=seed)
+
+
+# Proposals answered from the record in a row before tune stops: a sampler that keeps asking
+# for measured configurations has nothing new to try at this replicate count.
+MAX_ANSWERED_IN_A_ROW = 25
+
+
 def _next_trial(
     study: optuna.Study,
     storage: optuna.storages.RDBStorage,
     space: dict[str, Any],
     seeds: tuple[int, ...],
+    record: optuna.Study | None = None,
+    replicates: int = 1,
+    observer: Observer | None = None,
+    result: TuneResult | None = None,
 ) -> optuna.trial.FrozenTrial:
-    """Under the study lock: fail trials whose worker stopped heartbeating (and queue them
+    """The next trial to fine-tune, RUNNING and claimed by this process.
+
+    Under the view's lock: fail trials whose worker stopped heartbeating (and queue them
     again), then claim a WAITING trial or let the sampler propose one. Proposals of concurrent
-    `tune` processes are serialised, so each sampler sees the others' RUNNING trials."""
-    with study_lock(storage, study.study_name):
-        optuna.storages.fail_stale_trials(study)
-        with deferred_signals():  # never RUNNING without this process knowing it
-            return claim_next(study, storage) or _ask(study, storage, space, seeds)
+    `tune` processes are serialised, so each sampler sees the others' RUNNING trials. A
+    configuration the record (default: the study itself) already holds with `replicates`
+    seeds is answered from it.
+
+    Raises:
+        StorageError: the sampler proposed only measured configurations MAX_ANSWERED_IN_A_ROW
+            times in a row.
+    """
+    record = record or study
+    for _ in range(MAX_ANSWERED_IN_A_ROW):
+        with study_lock(storage, study.study_name):
+            optuna.storages.fail_stale_trials(study)
+            with deferred_signals():  # never RUNNING without this process knowing it
+                trial = claim_next(study, storage) or _ask(study, storage, space)
+                done = measured(finished_trials(record)).get(_key(trial.params), [])
+                if len(done) < replicates:
+                    seed = _free_seed(study, record, trial, seeds)
+                    storage.set_trial_user_attr(trial._trial_id, "seed", seed)
+                    return storage.get_trial(trial._trial_id)
+                answer = min(done, key=lambda t: (seed_of(t) or 0, t.number))
+                _answer_from_record(study, storage, trial, answer)
+        note = (
+            f"trial {trial.number}: {format_params(trial.params)} is already in the record "
+            f"(trial {answer.number}): answered from it, no fine-tune"
+        )
+        if result is not None:
+            result.decisions.append(note)
+        if observer is not None:
+            observer.message(note)
+    raise StorageError(
+        f"the sampler proposed {MAX_ANSWERED_IN_A_ROW} configurations in a row that the study of "
+        "record already holds; it has nothing new to try: pass --replicates 2 to measure more "
+        "seeds, or widen the spec's space"
+    )
 
 
 def _ask(
-    study: optuna.Study,
-    storage: optuna.storages.RDBStorage,
-    space: dict[str, Any],
-    seeds: tuple[int, ...],
+    study: optuna.Study, storage: optuna.storages.RDBStorage, space: dict[str, Any]
 ) -> optuna.trial.FrozenTrial:
-    """A new RUNNING trial from the sampler, with the heartbeat and `worker` a grid trial has.
-
-    Its seed is the first of the spec's seeds that no other trial of the same configuration
-    uses (finished, running or waiting): a configuration proposed twice is a new replicate,
-    never the same fine-tune twice."""
+    """A new RUNNING trial from the sampler, with the heartbeat and `worker` a grid trial has."""
     trial = study.ask(space)
     storage.record_heartbeat(trial._trial_id)
     storage.set_trial_user_attr(trial._trial_id, WORKER_ATTR, worker_id())
-    storage.set_trial_user_attr(trial._trial_id, "seed", _free_seed(study, trial, seeds))
+    storage.set_trial_user_attr(trial._trial_id, SOURCE_ATTR, "tune")
     return storage.get_trial(trial._trial_id)
 
 
-def _free_seed(study: optuna.Study, trial: optuna.trial.Trial, seeds: tuple[int, ...]) -> int:
+def _answer_from_record(
+    study: optuna.Study,
+    storage: optuna.storages.RDBStorage,
+    trial: optuna.trial.FrozenTrial,
+    answer: optuna.trial.FrozenTrial,
+) -> None:
+    """Finish `trial` with the recorded fine-tune's metrics (linked to it, so the view and the
+    record never count it twice)."""
+    attrs = {k: v for k, v in answer.user_attrs.items() if k in ALL_METRICS or k in RUN_ATTRS}
+    attrs.update({RECORD_TRIAL_ATTR: answer.number, "answered_from_record": True})
+    for key, value in attrs.items():
+        storage.set_trial_user_attr(trial._trial_id, key, value)
+    names = [m for m in (study.metric_names or [])]
+    study.tell(trial.number, values=[float(answer.user_attrs[n]) for n in names])
+
+
+def _free_seed(
+    study: optuna.Study,
+    record: optuna.Study,
+    trial: optuna.trial.FrozenTrial,
+    seeds: tuple[int, ...],
+) -> int:
+    """The first of the spec's seeds that no other trial of the same configuration uses, in
+    the record or in this view (finished, running or waiting): a configuration proposed twice
+    is a new replicate, never the same fine-tune twice."""
     config = _key(trial.params)
     states = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
-    used = {
-        int(t.user_attrs.get("seed", t.params.get("seed", seeds[0])))
-        for t in study.get_trials(deepcopy=False, states=states)
-        if t.number != trial.number
+    used: set[int] = {
+        seeds[0] if seed_of(t) is None else int(seed_of(t) or 0)
+        for source in (study, record)
+        for t in source.get_trials(deepcopy=False, states=states)
+        if not (source is study and t.number == trial.number)
         and all(p in t.params for p in PARAMS)
         and _key(t.params) == config
     }

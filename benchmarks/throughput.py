@@ -9,6 +9,13 @@ path: the common tutorial recipe, padding to max_length, default `TrainingArgume
         --batch-size 32                                                                 # GPU
 `distilbert-base-config` is DistilBERT-base (66M parameters) built from its config with random
 weights and the BERT uncased vocabulary: the cost of a step does not depend on the weights.
+
+`--eval-overhead` instead measures what the learning curve costs: advisor's fine-tune evaluated
+after every epoch (`eval_every = "epoch"`) against the same fine-tune evaluated once at the end,
+on the whole eval split (the offline study's settings below; 872 validation sentences):
+
+    python benchmarks/throughput.py --eval-overhead --model minilm --max-length 64 \
+        --train-size 600 --batch-size 16 --epochs 2
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import argparse
 import json
 import platform
 import tempfile
+import time
 from pathlib import Path
 
 import torch
@@ -47,21 +55,32 @@ def build_model_dir(name: str, folder: Path, tokenizer_source: str = "minilm") -
     return str(folder)
 
 
+END_ONLY = 2**62  # an eval_every no run reaches: only the final evaluation
+
+
 def make_spec(
-    model_dir: str, data_dir: Path, train_size: int, max_length: int, precision: str = "auto"
+    model_dir: str,
+    data_dir: Path,
+    train_size: int,
+    max_length: int,
+    precision: str = "auto",
+    eval_size: int | None = 64,
+    eval_every: str | int = "epoch",
 ) -> StudySpec:
+    data: dict[str, object] = {
+        "source": "files",
+        "train": str(data_dir / "train.tsv"),
+        "eval": str(data_dir / "validation.tsv"),
+        "train_size": train_size,
+    }
+    if eval_size is not None:
+        data["eval_size"] = eval_size
     return parse_spec(
         {
-            "training": {"precision": precision},
+            "training": {"precision": precision, "eval_every": eval_every},
             "study": {"name": "throughput"},
             "model": {"name": model_dir, "max_length": max_length},
-            "data": {
-                "source": "files",
-                "train": str(data_dir / "train.tsv"),
-                "eval": str(data_dir / "validation.tsv"),
-                "train_size": train_size,
-                "eval_size": 64,
-            },
+            "data": data,
             "space": {
                 "learning_rate": {"low": 1e-5, "high": 1e-4},
                 "batch_size": [8],
@@ -75,6 +94,76 @@ def advisor_path(spec: StudySpec, batch_size: int, epochs: int) -> float:
     tuner = FineTuner(spec, load_dataset(spec))
     result = tuner.run({"learning_rate": 5e-5, "batch_size": batch_size, "epochs": epochs}, 0)
     return result.train_samples_per_second
+
+
+def eval_overhead(
+    model_dir: str, args: argparse.Namespace, eval_size: int | None
+) -> dict[str, object]:
+    """The same fine-tune (seed, data, process) evaluated once at the end and after every
+    epoch, then advisor's evaluation against `Trainer.predict` on the same model.
+
+    `extra_eval_share_of_wall` is read inside the every-epoch run (its evaluations before the
+    last one, over its wall time), so load from other processes on the machine, which slows
+    training and evaluation alike, does not move it the way it moves a difference of two runs.
+    """
+    params = {"learning_rate": 1e-4, "batch_size": args.batch_size, "epochs": args.epochs}
+    runs: dict[str, dict[str, float]] = {}
+    for label, every in (("end_only", END_ONLY), ("every_epoch", "epoch")):
+        spec = make_spec(
+            model_dir, args.data, args.train_size, args.max_length, args.precision, eval_size, every
+        )
+        tuner = FineTuner(spec, load_dataset(spec))
+        result = tuner.run(params, 0)
+        runs[label] = {
+            "wall_time_s": round(result.wall_time_s, 2),
+            "train_seconds": round(result.train_seconds, 2),
+            "eval_seconds": round(result.eval_seconds, 2),
+            "evaluations": len(result.curve),
+            "accuracy": result.metrics["accuracy"],
+        }
+    every_epoch = runs["every_epoch"]
+    extra_eval = result.eval_seconds - result.curve[-1]["eval_seconds"]
+    return {
+        **runs,
+        "eval_rows": len(tuner.eval_rows),
+        "eval_batch_size": spec.training.eval_batch_size,
+        "extra_eval_share_of_wall": round(extra_eval / result.wall_time_s, 4),
+        "wall_time_ratio": round(every_epoch["wall_time_s"] / runs["end_only"]["wall_time_s"], 4),
+        **evaluation_speed(tuner),
+    }
+
+
+def evaluation_speed(tuner: FineTuner, rounds: int = 2) -> dict[str, float]:
+    """Seconds per evaluation of the eval split: advisor's evaluator (length-sorted, padded
+    once) against `Trainer.predict` (the end-only evaluation before curves), alternated."""
+    from transformers import DataCollatorWithPadding
+
+    from advisor.training.model import load_classifier
+
+    model = load_classifier(tuner.source, tuner.num_labels)
+    with tempfile.TemporaryDirectory() as output_dir:
+        predict_args = TrainingArguments(
+            output_dir=output_dir,
+            per_device_eval_batch_size=tuner.spec.training.eval_batch_size,
+            report_to="none",
+            disable_tqdm=True,
+            dataloader_pin_memory=torch.cuda.is_available(),
+        )
+        trainer = Trainer(
+            model=model, args=predict_args, data_collator=DataCollatorWithPadding(tuner.tokenizer)
+        )
+        ours, theirs = [], []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            tuner.evaluator.evaluate(model)
+            ours.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            trainer.predict(tuner.eval_rows)  # type: ignore[arg-type]
+            theirs.append(time.perf_counter() - started)
+    return {
+        "evaluator_seconds": round(min(ours), 2),
+        "trainer_predict_seconds": round(min(theirs), 2),
+    }
 
 
 def plain_trainer_path(spec: StudySpec, batch_size: int, epochs: int) -> float:
@@ -119,18 +208,46 @@ def main() -> None:
     )
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
     parser.add_argument("--json", type=Path, help="also write the result here")
+    parser.add_argument(
+        "--eval-overhead",
+        action="store_true",
+        help="compare evaluating after every epoch with evaluating once at the end",
+    )
+    parser.add_argument(
+        "--eval-size", type=int, help="eval rows for --eval-overhead (default: the whole split)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         model_dir = build_model_dir(args.model, Path(folder), args.tokenizer)
+        if args.eval_overhead:
+            _warm_up(model_dir, args)
+            report(args, eval_overhead(model_dir, args, args.eval_size))
+            return
         spec = make_spec(model_dir, args.data, args.train_size, args.max_length, args.precision)
-        # warm-up: the first fine-tune in a process pays for kernel/library initialisation
-        advisor_path(
-            make_spec(model_dir, args.data, 4 * args.batch_size, args.max_length),
-            args.batch_size,
-            1,
-        )
+        _warm_up(model_dir, args)
         ours = advisor_path(spec, args.batch_size, args.epochs)
         plain = plain_trainer_path(spec, args.batch_size, args.epochs)
+    report(
+        args,
+        {
+            "advisor_samples_per_s": round(ours, 2),
+            "plain_trainer_samples_per_s": round(plain, 2),
+            "ratio": round(ours / plain, 3),
+        },
+    )
+
+
+def _warm_up(model_dir: str, args: argparse.Namespace) -> None:
+    """The first fine-tune in a process pays for kernel/library initialisation."""
+    advisor_path(
+        make_spec(model_dir, args.data, 4 * args.batch_size, args.max_length),
+        args.batch_size,
+        1,
+    )
+
+
+def report(args: argparse.Namespace, measured: dict[str, object]) -> None:
+    """Print (and with --json write) the measurement with its conditions."""
     device = (
         torch.cuda.get_device_name(0)
         if torch.cuda.is_available()
@@ -146,9 +263,7 @@ def main() -> None:
         "epochs": args.epochs,
         "max_length": args.max_length,
         "precision": args.precision,
-        "advisor_samples_per_s": round(ours, 2),
-        "plain_trainer_samples_per_s": round(plain, 2),
-        "ratio": round(ours / plain, 3),
+        **measured,
         "torch": torch.__version__,
     }
     print(json.dumps(result, indent=2))

@@ -90,7 +90,7 @@ def fail(message: str) -> typer.Exit:
     from rich.console import Console
     from rich.markup import escape
 
-    from advisor.storage import scrub
+    from advisor.study.storage import scrub
 
     # escape: "[study]" in a message is text, not Rich markup; scrub: no message shows a password
     Console(stderr=True, highlight=False, soft_wrap=True).print(
@@ -107,7 +107,7 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message=r".*is experimental.*")
     warnings.filterwarnings("ignore", message=r".*experimental feature.*")
     warnings.filterwarnings("ignore", message=r".*pin_memory.*")
-    # advisor records heartbeats itself around each fine-tune (advisor.worker.heartbeat)
+    # advisor records heartbeats itself around each fine-tune (advisor.study.worker.heartbeat)
     warnings.filterwarnings("ignore", message=r"Heartbeat of storage is supposed to be used")
     logging.getLogger("optuna").setLevel(logging.WARNING)
 
@@ -121,7 +121,7 @@ def user_errors() -> Iterator[None]:
     except AdvisorError as exc:
         raise fail(str(exc)) from None
     except Exception as exc:
-        from advisor.storage import storage_failure
+        from advisor.study.storage import storage_failure
 
         failure = storage_failure(exc)  # a database error outside the library's own checks
         if failure is None:
@@ -157,7 +157,7 @@ def next_steps(steps: list[tuple[str, str]], storage: str | None = None) -> None
 
     suffix = ""
     if storage:
-        from advisor.storage import mask_url
+        from advisor.study.storage import mask_url
 
         suffix = f" --storage {mask_url(storage)}"
     console = Console(highlight=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,13 @@ import typer
 from advisor.cli._app import JsonOption, app, emit_json, parse_csv_option, user_errors
 
 SAMPLER_CHOICES = ("surface", "nsga2", "tpe", "gp", "random")  # = advisor.steering.SAMPLERS
+
+
+class CostMode(str, Enum):
+    """What a search is charged for (= advisor.bench.COST_MODES)."""
+
+    trials = "trials"
+    seconds = "seconds"
 
 
 def _objectives(value: str) -> str:
@@ -78,6 +86,24 @@ def bench(
             help="Also save a plot of hypervolume ratio against trials.",
         ),
     ] = None,
+    cost: Annotated[
+        CostMode,
+        typer.Option(
+            "--cost",
+            help="Score against trials, or also against the share of the table's training "
+            "seconds spent (a pruned run charged its train_seconds@K).",
+        ),
+    ] = CostMode.trials,
+    prune: Annotated[
+        bool | None,
+        typer.Option(
+            "--prune/--no-prune",
+            show_default=False,
+            help="Stop runs early from their curves (metric@K columns): the surface sampler "
+            "with its Pareto pruner, Optuna's samplers with Optuna's pruner on one objective. "
+            "Default: on with --cost seconds when the table has curves.",
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Sample efficiency of samplers on a table: hypervolume found per trial, over repeats."""
@@ -98,6 +124,8 @@ def bench(
                 samplers=names,
                 seed=seed,
                 on_trial=tick,
+                cost=cost.value,
+                prune=prune,
             )
     if plot is not None:
         plot_benchmark(result, str(plot))

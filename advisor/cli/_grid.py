@@ -67,17 +67,21 @@ def grid(
     it on several machines with one PostgreSQL --storage to share the work)."""
     from advisor.config import load_spec
     from advisor.design import design_points
-    from advisor.grid import GridOptions, run_grid
-    from advisor.grid_status import baseline_status, grid_status
     from advisor.render.grid import grid_observer, grid_summary, interrupted_message, status_table
-    from advisor.storage import load_study, open_storage
-    from advisor.worker import Interrupted
+    from advisor.study.grid import GridOptions, run_grid
+    from advisor.study.grid_status import baseline_status, grid_status
+    from advisor.study.storage import load_study, open_storage
+    from advisor.study.views import sources_count, views_status
+    from advisor.study.worker import Interrupted
 
     with user_errors():
         spec = load_spec(spec_file)
         if status:
-            study = load_study(open_storage(storage, read_only=True), spec.name)
+            handle = open_storage(storage, read_only=True)
+            study = load_study(handle, spec.name)
             report = grid_status(study, design_points(spec))
+            report["sources"] = sources_count(study)
+            report["views"] = views_status(handle, spec.name)
             emit_json(report) if json_output else status_table(report)
             return
         options = GridOptions(
@@ -132,7 +136,7 @@ def export(
     json_output: JsonOption = False,
 ) -> None:
     """Write the study's finished trials as a table in the benchmark-table format."""
-    from advisor.export import export_study
+    from advisor.study.export import export_study
 
     with user_errors():
         rows = export_study(study, out, storage)

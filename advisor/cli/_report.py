@@ -77,7 +77,7 @@ def report(
     require_one_source(study, table)
     from advisor.render.report import report_summary
     from advisor.report import build_report
-    from advisor.storage import load_study, open_storage
+    from advisor.study.storage import load_study, open_storage
     from advisor.table import read_table
 
     with user_errors():

@@ -109,10 +109,30 @@ def tune(
             " a prior JSON file, or none. Default: the shipped fine-tune prior.",
         ),
     ] = None,
+    replicates: Annotated[
+        int,
+        typer.Option(
+            "--replicates",
+            min=1,
+            help="Seeds per configuration: a proposal the study of record already holds this"
+            " many times is answered from it instead of fine-tuned again.",
+        ),
+    ] = 1,
+    prune: Annotated[
+        bool | None,
+        typer.Option(
+            "--prune/--no-prune",
+            help="Stop a fine-tune after an epoch when it can no longer reach the Pareto front"
+            " (its curve is kept). Default: on when fine-tunes can have more than one epoch.",
+            show_default=False,
+        ),
+    ] = None,
     storage: StorageOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Closed loop: the sampler proposes, real fine-tunes evaluate, surfaces refit."""
+    """Closed loop: the sampler proposes, real fine-tunes evaluate, surfaces refit. Every
+    fine-tune joins the study of record (`--study`), where report, export and fit-surface see
+    it; a configuration measured before is not fine-tuned again."""
     from advisor.render.grid import grid_observer, interrupted_message
     from advisor.render.steer import tune_summary
     from advisor.tune import observed_front
@@ -123,7 +143,16 @@ def tune(
         try:
             with observer:
                 result = run_tune(
-                    study, objective, trials, sampler.value, storage, observer, seed, prior
+                    study,
+                    objective,
+                    trials,
+                    sampler.value,
+                    storage,
+                    observer,
+                    seed,
+                    prior,
+                    replicates=replicates,
+                    prune=prune,
                 )
         except KeyboardInterrupt:
             left = trials - len(observer.finished)

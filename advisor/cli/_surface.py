@@ -119,8 +119,10 @@ def fit_surface(
     """Fit absolute and relative polynomial response surfaces and store them with the study."""
     require_one_source(study, table)
     from advisor.render.surface import render_fits
-    from advisor.storage import load_study, open_storage, trials_table
-    from advisor.surface import fit_surfaces, store_surfaces
+    from advisor.study.storage import load_study, open_storage
+    from advisor.study.surfaces import store_surfaces
+    from advisor.study.views import table_of
+    from advisor.surface import fit_surfaces
     from advisor.table import read_table
 
     with user_errors():
@@ -132,13 +134,13 @@ def fit_surface(
         if handle is None:
             rows, source = read_table(str(table)), f"table {table}"
         else:
-            rows, source = trials_table(handle, include_partial=True), f"study {study}"
+            rows, source = table_of(handle), f"study {study}"
         fits = fit_surfaces(
             rows, metric, mode, degree, robust=robust, select=select, coding=coding, alpha=alpha
         )
         stored = handle is not None and store
         if handle is not None and store:
-            store_surfaces(handle, fits)
+            store_surfaces(handle, fits, rows)
     if json_output:
         emit_json({"source": source, "stored": stored, **fits.to_dict()})
     else:

@@ -107,7 +107,7 @@ class BaselineCard:
     metrics_source: str = "model-index"
 
     def to_attr(self) -> dict[str, Any]:
-        """The study user attribute stored under `advisor.storage.BASELINE_ATTR`."""
+        """The study user attribute stored under `advisor.study.storage.BASELINE_ATTR`."""
         return {
             "kind": "card",
             "model_id": self.model_id,

@@ -8,7 +8,7 @@ from advisor.harvest._hub import Progress, harvest_hub
 from advisor.harvest._local import harvest_cards
 from advisor.harvest._records import Harvest
 from advisor.harvest._store import StoreResult, store_harvest
-from advisor.storage import open_storage
+from advisor.study.storage import open_storage
 
 
 def run_harvest(

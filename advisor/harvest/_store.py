@@ -5,7 +5,7 @@ with params learning_rate (log float), batch_size (log int), epochs (int, or flo
 card trains a fractional number of epochs) and the metrics as user attrs (`*_rel` against the
 base card). A card that states all three metrics is a COMPLETE trial; one that lacks a metric
 cannot be COMPLETE (Optuna needs every value) and is stored PRUNED with the metrics it states
-and `advisor.storage.PARTIAL_ATTR` naming the missing ones: `trials_table(study,
+and `advisor.study.storage.PARTIAL_ATTR` naming the missing ones: `trials_table(study,
 include_partial=True)` shows it with NaN there. Trials are keyed by `model_id`: re-running a
 harvest adds only models the study does not hold yet.
 """
@@ -22,7 +22,7 @@ from optuna.trial import FrozenTrial, TrialState, create_trial
 from advisor.errors import StorageError
 from advisor.harvest._cards import same_model
 from advisor.harvest._records import UNKNOWN_TASK, CardRecord, Harvest
-from advisor.storage import BASELINE_ATTR, PARTIAL_ATTR, baseline_metrics, study_names
+from advisor.study.storage import BASELINE_ATTR, PARTIAL_ATTR, baseline_metrics, study_names
 from advisor.table import DIRECTIONS, METRICS, relative_metrics
 
 HARVEST_ATTR = "advisor:harvest"

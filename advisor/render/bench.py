@@ -76,6 +76,62 @@ def render_benchmark(result: BenchResult, console: Console | None = None) -> Non
             cells.append(f"{shown}\n[dim]{hits}/{result.repeats}[/]")
         table.add_row(name, *cells)
     console.print(table)
+    if result.spent is not None:
+        console.print(_cost_table(result))
+    for note in result.notes:
+        console.print(f"[dim]note: {note}[/]")
+
+
+def _cost_table(result: BenchResult) -> Table:
+    """Hypervolume ratio at shares of the table's training cost, and the share to targets."""
+    from advisor.bench import THRESHOLDS
+    from advisor.bench_cost import COST_FRACTIONS, cost_rows, cost_to_target_rows
+
+    assert result.spent is not None
+    unit = "epochs" if result.cost_unit == "epochs" else f"{result.cost_unit}"
+    table = Table(
+        title=f"hypervolume / true Pareto hypervolume after a share of the table's training "
+        f"cost ({result.total_cost:.4g} {unit}; mean, sd below)",
+        caption="'to t': median share of the cost spent to reach t (- : not reached within "
+        "the budget; a share the budget did not reach in every repeat is left blank)."
+        + _pruning_note(result),
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        caption_justify="left",
+    )
+    table.add_column("sampler", style="bold", min_width=7)
+    for fraction in COST_FRACTIONS:
+        table.add_column(f"{fraction:.0%}", justify="right")
+    for t in THRESHOLDS:
+        table.add_column(f"to {t:g}", justify="right")
+    at = {(r["sampler"], r["cost_fraction"]): r for r in cost_rows(result.ratios, result.spent)}
+    reach = {
+        (r["sampler"], r["target"]): r["cost_fraction_median"]
+        for r in cost_to_target_rows(result.ratios, result.spent, THRESHOLDS)
+    }
+    for name in result.ratios:
+        cells = []
+        for fraction in COST_FRACTIONS:
+            row = at[(name, fraction)]
+            mean, sd = row["hv_ratio_mean"], row["hv_ratio_sd"]
+            cells.append("" if mean is None else f"{mean:.3f}\n[dim]±{sd:.3f}[/]")
+        for t in THRESHOLDS:
+            share = reach[(name, t)]
+            cells.append("-" if share is None else f"{share:.1%}")
+        table.add_row(name, *cells)
+    return table
+
+
+def _pruning_note(result: BenchResult) -> str:
+    if not result.pruning:
+        return " No run was pruned."
+    shares = result.pruned_share()
+    parts = [
+        f"{name} {pruner} ({shares.get(name, 0.0):.0%} of its trials pruned)"
+        for name, pruner in result.pruners.items()
+        if pruner is not None
+    ]
+    return " Pruners: " + ", ".join(parts) + "."
 
 
 def _caption(result: BenchResult, marks: list[int]) -> str:

@@ -21,8 +21,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from advisor.grid_status import is_collapsed
-from advisor.worker import INTERRUPTED_REASON, TrialRecord
+from advisor.study.grid_status import is_collapsed
+from advisor.study.worker import INTERRUPTED_REASON, TrialRecord
 
 COLLAPSED_NOTE = "one class"
 PERIODIC_LINE_S = 30.0
@@ -417,6 +417,38 @@ def status_table(status: dict[str, Any], console: Console | None = None) -> None
         console.print(table)
     _collapsed_lines(status, console)
     _baseline_line(status.get("baseline"), console)
+    _record_lines(status, console)
+
+
+def _record_lines(status: dict[str, Any], console: Console) -> None:
+    """Where the study of record's fine-tunes came from, and each objective set's view."""
+    sources = status.get("sources") or {}
+    if sources:
+        shown = ", ".join(f"{k} {v}" for k, v in sorted(sources.items()))
+        console.print(f"finished fine-tunes by source: {shown}", highlight=False)
+    views = status.get("views") or []
+    if not views:
+        return
+    table = Table(title="objective sets (views of this study)", title_justify="left")
+    for column in ("study", "trials", "own fine-tunes", "front", "running", "waiting"):
+        table.add_column(column, overflow="fold")
+    for v in views:
+        table.add_row(
+            escape(v["study"]),
+            str(sum(v["states"].values())),
+            str(v["own_fine_tunes"]),
+            str(v["front_size"]),
+            str(len(v["running"])),
+            str(v["states"].get("WAITING", 0)),
+        )
+    console.print(table)
+    for v in views:
+        for r in v["running"]:
+            console.print(
+                f"  running in {escape(v['study'])}: trial {r['number']} "
+                f"{escape(_params(r['params']))} on {escape(r['worker'])}",
+                highlight=False,
+            )
 
 
 def _collapsed_lines(status: dict[str, Any], console: Console) -> None:

@@ -101,6 +101,12 @@ def tune_summary(
     console = console or Console()
     finished = [t for t in result.trials if t.state == "COMPLETE"]
     console.print(f"{result.study}: {len(finished)} of {len(result.trials)} trials finished")
+    if result.record and finished:
+        console.print(
+            f"recorded in study {result.record} too: its report, export and fit-surface "
+            "include them",
+            highlight=False,
+        )
     if not front:
         return
     table = Table(title=f"{result.study}: observed Pareto front")

@@ -104,10 +104,10 @@ def build_report(
         DataError: no finished trials. ObjectiveError: bad objectives.
     """
     chosen = parse_objectives(objectives) if isinstance(objectives, str) else list(objectives)
-    table, stored, name = _load(source)
+    table, stored, name, fingerprint = _load(source)
     if table.rows.empty:
         raise DataError(f"{name} has no finished trials to report on; run `advisor grid` first")
-    surfaces, notes = current_surfaces(table, stored, degree)
+    surfaces, notes = current_surfaces(table, stored, degree, fingerprint=fingerprint)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     report = _Report(out, Page(title or f"advisor report: {name}"), notes=notes)
@@ -128,13 +128,13 @@ def build_report(
 
 def _load(
     source: optuna.Study | TrialsTable,
-) -> tuple[TrialsTable, dict[str, FittedSurface] | None, str]:
+) -> tuple[TrialsTable, dict[str, FittedSurface] | None, str, str | None]:
     if isinstance(source, TrialsTable):
-        return source, None, "table"
-    from advisor.storage import trials_table
-    from advisor.surface import load_surfaces
+        return source, None, "table", None
+    from advisor.study.surfaces import load_surfaces, stored_fingerprint
+    from advisor.study.views import table_of
 
-    return trials_table(source, include_partial=True), load_surfaces(source), source.study_name
+    return table_of(source), load_surfaces(source), source.study_name, stored_fingerprint(source)
 
 
 def _pareto_section(

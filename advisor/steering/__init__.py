@@ -17,6 +17,7 @@ from advisor.steering._prior import (
     fit_absolute_prior,
     fit_surface_prior,
 )
+from advisor.steering._pruner import ParetoPruner, PruneDecision
 from advisor.steering._sampler import SamplerDecision, SurfaceSampler
 from advisor.steering._scale import HypervolumeScale
 from advisor.steering._surrogate import BayesianQuadratic
@@ -31,6 +32,8 @@ __all__ = [
     "HypervolumeScale",
     "Objective",
     "ObjectiveError",
+    "ParetoPruner",
+    "PruneDecision",
     "SamplerDecision",
     "SurfacePrior",
     "SurfaceSampler",

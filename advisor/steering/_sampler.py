@@ -242,7 +242,8 @@ class SurfaceSampler(BaseSampler):
             shown = ", ".join(f"{k} {v:.2f}" for k, v in cv.items())
             reason = f"the surfaces predict nothing (cross-validated R^2: {shown})"
             return self._fallback_plan(trial, reason, n, cv)
-        waiting = (TrialState.RUNNING, TrialState.WAITING)
+        # a pruned configuration was tried and judged off the front: never proposed again
+        waiting = (TrialState.RUNNING, TrialState.WAITING, TrialState.PRUNED)
         pending = space.raw_matrix([t.params for t in trials if t.state in waiting])
         pending = pending[~np.isnan(pending).any(axis=1)]
         evaluated = np.unique(raw[usable], axis=0)

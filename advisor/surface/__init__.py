@@ -1,8 +1,9 @@
 """Polynomial response surfaces of accuracy, F1 and loss on learning rate, batch size and epochs.
 
 `ResponseSurface` is the estimator (statsmodels OLS, scikit-learn style); `fit_surfaces` fits
-absolute and relative surfaces for several metrics of a `TrialsTable`; `store_surfaces` /
-`load_surfaces` keep them with a study as JSON. Names load lazily so that importing the
+absolute and relative surfaces for several metrics of a `TrialsTable`; `surface_to_dict` /
+`surface_from_dict` turn them into JSON-able data (advisor.study.surfaces stores that with a
+study: this package never sees a storage). Names load lazily so that importing the
 options (for the CLI) does not import statsmodels.
 """
 
@@ -25,12 +26,6 @@ if TYPE_CHECKING:
     )
     from advisor.surface._options import Coding, Mode, Selection
     from advisor.surface._serialize import surface_from_dict, surface_to_dict
-    from advisor.surface._store import (
-        load_surfaces,
-        store_surfaces,
-        surfaces_from_record,
-        surfaces_record,
-    )
     from advisor.surface._terms import Factor, Term
 
     StoredSurface = FittedSurface
@@ -54,10 +49,6 @@ _EXPORTS = {
     "Selection": "_options",
     "surface_from_dict": "_serialize",
     "surface_to_dict": "_serialize",
-    "load_surfaces": "_store",
-    "store_surfaces": "_store",
-    "surfaces_from_record": "_store",
-    "surfaces_record": "_store",
     "Factor": "_terms",
     "Term": "_terms",
 }
@@ -82,13 +73,9 @@ __all__ = [
     "TermStats",
     "current_surfaces",
     "fit_surfaces",
-    "load_surfaces",
     "parse_metrics",
-    "store_surfaces",
     "surface_from_dict",
     "surface_to_dict",
-    "surfaces_from_record",
-    "surfaces_record",
 ]
 
 

@@ -2,13 +2,45 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import pandas as pd
 
 from advisor.errors import FitError
 from advisor.surface._fit import fit_surfaces
 from advisor.surface._model import FittedSurface
-from advisor.table import METRICS, TrialsTable
+from advisor.table import ALL_METRICS, METRICS, PARAMS, TrialsTable
+
+# The columns a fit depends on: a change in any of them (a new trial, a changed metric, a
+# new baseline) makes stored surfaces stale; a new timing or note column does not.
+_FITTED_COLUMNS = (*PARAMS, "seed", *ALL_METRICS, "collapsed")
+
+
+def rows_fingerprint(table: TrialsTable) -> str:
+    """A short hash of the rows and baseline a fit depends on, independent of row order."""
+    columns = [c for c in _FITTED_COLUMNS if c in table.rows.columns]
+    rows = sorted(
+        json.dumps([_plain(v) for v in row], default=str)
+        for row in table.rows[columns].itertuples(index=False)
+    )
+    baseline = json.dumps(
+        {k: _plain(v) for k, v in sorted((table.baseline or {}).items())}, default=str
+    )
+    digest = hashlib.sha256("\n".join([",".join(columns), baseline, *rows]).encode())
+    return digest.hexdigest()[:16]
+
+
+def _plain(value: Any) -> Any:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return round(float(value), 10)
+    return str(value)
 
 
 def current_surfaces(
@@ -16,6 +48,7 @@ def current_surfaces(
     stored: Mapping[str, FittedSurface] | None,
     degree: int = 2,
     metrics: Sequence[str] = METRICS,
+    fingerprint: str | None = None,
 ) -> tuple[dict[str, FittedSurface], list[str]]:
     """Surfaces of `metrics` keyed by target (`f1`, `f1_rel`) and notes on what was refitted or
     skipped (`advisor report` and `advisor suggest` predict with them).
@@ -23,14 +56,17 @@ def current_surfaces(
     `stored` is None for a table (nothing can be stored: fitting here is the normal case, so
     only lowered degrees and skipped surfaces are noted) and a study's stored surfaces else.
 
-    A metric's stored surfaces are used when they were fitted on as many rows as the table now
-    has for that metric (and a relative one exists when the table has a baseline); otherwise
+    A metric's stored surfaces are used when `fingerprint` (of the rows they were fitted on)
+    equals the table's `rows_fingerprint`, or, for a fit stored without one, when they were
+    fitted on as many rows as the table now has for that metric (and a relative one exists when
+    the table has a baseline); otherwise
     the metric is refitted with the stored surface's options, or at `degree` when none is
     stored, lowering the degree while there are too few rows for it.
     """
     surfaces: dict[str, FittedSurface] = {}
     notes: list[str] = []
     wanted = ("", "_rel") if table.baseline else ("",)
+    unchanged = fingerprint is not None and fingerprint == rows_fingerprint(table)
     for metric in metrics:
         column = table.rows.get(metric)
         count = 0 if column is None else int(column.notna().sum())
@@ -38,7 +74,10 @@ def current_surfaces(
             notes.append(f"{metric}: no trial has a value, so no surface")
             continue
         current = [(stored or {}).get(metric + s) for s in wanted]
-        if all(s is not None and _rows_fitted(s) == count for s in current):
+        same_rows = unchanged or (
+            fingerprint is None and all(s is not None and _rows_fitted(s) == count for s in current)
+        )
+        if same_rows and all(s is not None for s in current):
             surfaces.update({s.target: s for s in current if s is not None})
             continue
         previous = next((s for s in current if s is not None), None)
@@ -66,10 +105,13 @@ def _refit(
             "coding": previous.coding,
             "alpha": previous.alpha,
         }
-        why = (
-            f"stored surface fitted on {previous.stats.n} trials, now {count}: refitted here "
-            "(run `advisor fit-surface` to store it)"
+        before = _rows_fitted(previous)
+        changed = (
+            f"fitted on {before} trials, now {count}"
+            if before != count
+            else (f"fitted on {count} trials that have changed since")
         )
+        why = f"stored surface {changed}: refitted here (run `advisor fit-surface` to store it)"
     mode = "both" if table.baseline else "absolute"
     error: FitError | None = None
     for d in range(int(options["degree"]), 0, -1):

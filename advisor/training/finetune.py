@@ -1,5 +1,6 @@
 """One fine-tune through transformers' `Trainer`: dynamic padding, seeded, device auto,
-no checkpoints unless asked. Data is tokenised once per `FineTuner`, reused by every trial."""
+no checkpoints unless asked, evaluated after every epoch (curve.py). Data is tokenised (and the
+eval batches padded) once per `FineTuner`, reused by every trial."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,10 @@ from transformers import (
 
 from advisor.config import StudySpec, TrainingSpec
 from advisor.errors import TrialFailed
+from advisor.training.curve import EarlyStop, LearningCurve
 from advisor.training.data import Dataset, Split
-from advisor.training.metrics import classification_metrics, predicted_single_class
+from advisor.training.evaluation import Evaluator
+from advisor.training.metrics import predicted_single_class
 from advisor.training.model import load_classifier, load_tokenizer, resolve_model
 
 StepProgress = Callable[[int, int], None]
@@ -34,7 +37,13 @@ StepProgress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class FineTuneResult:
-    """Metrics on the eval split and the cost of one fine-tune."""
+    """Metrics on the eval split and the cost of one fine-tune.
+
+    `metrics` are those of the last curve point (the final evaluation is the last epoch's, not
+    a second pass over the eval split). `wall_time_s` is the whole call (model loading,
+    training, every evaluation); `train_seconds` the training alone and `eval_seconds` all
+    evaluations together. `pruned`: the early-stop hook ended training before its last step.
+    """
 
     metrics: dict[str, float]
     wall_time_s: float
@@ -44,6 +53,10 @@ class FineTuneResult:
     device: str
     collapsed: bool = False  # predicted a single class on the eval split
     save_error: str | None = None  # `--save-models` failed (the metrics still count)
+    curve: list[dict[str, float]] = field(default_factory=list)  # see advisor.training.curve
+    train_seconds: float = 0.0
+    eval_seconds: float = 0.0
+    pruned: bool = False
 
 
 class FineTuner:
@@ -57,6 +70,13 @@ class FineTuner:
         self.train_rows = _tokenise(self.tokenizer, dataset.train, spec.max_length)
         self.eval_rows = _tokenise(self.tokenizer, dataset.eval, spec.max_length)
         self.eval_labels = dataset.eval.labels
+        self.evaluator = Evaluator(
+            self.eval_rows,
+            self.tokenizer,
+            self.num_labels,
+            spec.training.eval_batch_size,
+            spec.training.precision,
+        )
 
     def evaluate_checkpoint(self, seed: int = 0) -> FineTuneResult:
         """Metrics of the model as loaded, before any fine-tuning (the checkpoint baseline)."""
@@ -68,8 +88,14 @@ class FineTuner:
         seed: int,
         progress: StepProgress | None = None,
         save_dir: str | None = None,
+        on_epoch: EarlyStop | None = None,
     ) -> FineTuneResult:
-        """Fine-tune with `params` (learning_rate, batch_size, epochs) and evaluate.
+        """Fine-tune with `params` (learning_rate, batch_size, epochs), evaluating on the eval
+        split at the end of every epoch (`[training] eval_every`).
+
+        Args:
+            on_epoch: called with the curve so far after each evaluation; returning True stops
+                training there (the result is then `pruned`, its metrics the last point's).
 
         Raises:
             TrialFailed: the loss diverged (NaN/inf) or the device ran out of memory.
@@ -78,6 +104,7 @@ class FineTuner:
         started = time.perf_counter()
         model = load_classifier(self.source, self.num_labels)
         watcher = _TrainingWatcher(progress)
+        curve = LearningCurve(self.evaluator, self.spec.training.eval_every, on_epoch)
         with tempfile.TemporaryDirectory(prefix="advisor-") as scratch:
             args = TrainingArguments(
                 **training_arguments(params, seed, self.spec.training, scratch)
@@ -88,36 +115,44 @@ class FineTuner:
                 train_dataset=self.train_rows,
                 data_collator=DataCollatorWithPadding(self.tokenizer),
                 processing_class=self.tokenizer,
-                callbacks=[watcher],
+                callbacks=[watcher, curve],
             )
             trainer.remove_callback(PrinterCallback)  # it prints log dicts to stdout
             try:
                 train_metrics = _train(trainer, params)
-                output = trainer.predict(self.eval_rows)  # type: ignore[arg-type]
+                if not watcher.diverged:
+                    curve.finish(trainer.state, trainer.model)
             except torch.OutOfMemoryError as exc:
                 raise TrialFailed("out of memory", str(exc).splitlines()[0]) from exc
             save_error = save_model(trainer, save_dir) if save_dir else None
-        loss = float((output.metrics or {}).get("test_loss", math.nan))
-        if watcher.diverged or not math.isfinite(loss):
+        metrics = curve.last.metrics if curve.last is not None else {"loss": math.nan}
+        if watcher.diverged or not math.isfinite(metrics["loss"]):
             where = (
                 f"training loss became {watcher.bad_loss}"
                 if watcher.diverged
-                else f"eval loss is {loss}"
+                else f"eval loss is {metrics['loss']}"
             )
             raise TrialFailed("diverged loss", where)
-        metrics = {
-            "loss": loss,
-            **classification_metrics(output.predictions, self.eval_labels, self.num_labels),
-        }
+        train_seconds = curve.curve[-1]["train_seconds"] if curve.curve else 0.0
+        state = trainer.state
         return FineTuneResult(
-            metrics=metrics,
+            metrics=dict(metrics),
             wall_time_s=time.perf_counter() - started,
-            train_samples_per_second=float(train_metrics.get("train_samples_per_second", 0.0)),
+            # samples actually trained on (a pruned run stops early) per training second
+            train_samples_per_second=(
+                len(self.train_rows) * float(state.epoch or 0.0) / train_seconds
+                if train_seconds > 0
+                else 0.0
+            ),
             train_runtime_s=float(train_metrics.get("train_runtime", 0.0)),
-            steps=int(trainer.state.global_step),
+            steps=int(state.global_step),
             device=str(args.device),
-            collapsed=predicted_single_class(output.predictions),
+            collapsed=predicted_single_class(curve.logits),
             save_error=save_error,
+            curve=curve.curve,
+            train_seconds=train_seconds,
+            eval_seconds=curve.eval_seconds,
+            pruned=curve.stopped and state.global_step < state.max_steps,
         )
 
 

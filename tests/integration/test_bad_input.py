@@ -18,7 +18,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution
 from typer.testing import CliRunner
 
 from advisor.cli import app
-from advisor.storage import BASELINE_ATTR, SPEC_ATTR
+from advisor.study.storage import BASELINE_ATTR, SPEC_ATTR
 
 PROGRESS_LINE = re.compile(r"^\[\d+:\d{2}(:\d{2})?\] ")  # the grid's log-style progress
 

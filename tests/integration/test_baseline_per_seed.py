@@ -12,8 +12,8 @@ import pytest
 from conftest import tiny_spec_text
 
 from advisor.config import load_spec
-from advisor.grid import baseline_seeds, run_grid
-from advisor.storage import get_baseline, open_storage, trials_table
+from advisor.study.grid import baseline_seeds, run_grid
+from advisor.study.storage import get_baseline, open_storage, trials_table
 from advisor.surface._relative import baseline_reference
 
 BASELINE = 'kind = "config"\nparams = { learning_rate = 1e-3, batch_size = 16, epochs = 1 }'

@@ -14,8 +14,8 @@ from optuna.distributions import FloatDistribution, IntDistribution
 from typer.testing import CliRunner
 
 from advisor.cli import app
-from advisor.storage import BASELINE_ATTR, PARTIAL_ATTR, SURFACES_ATTR
-from advisor.surface import load_surfaces
+from advisor.study.storage import BASELINE_ATTR, PARTIAL_ATTR, SURFACES_ATTR
+from advisor.study.surfaces import load_surfaces
 
 runner = CliRunner()
 BASELINE = {"accuracy": 0.5, "f1": 0.1, "loss": 0.69}

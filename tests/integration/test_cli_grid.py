@@ -13,7 +13,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from advisor.cli import app
-from advisor.storage import BASELINE_ATTR, SPEC_ATTR
+from advisor.study.storage import BASELINE_ATTR, SPEC_ATTR
 from advisor.table import ALL_METRICS, read_table
 
 runner = CliRunner()

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from advisor.cli import app
 from advisor.harvest import HARVEST_ATTR
-from advisor.storage import BASELINE_ATTR, PARTIAL_ATTR, trials_table
+from advisor.study.storage import BASELINE_ATTR, PARTIAL_ATTR, trials_table
 
 CARDS = Path(__file__).resolve().parents[1] / "fixtures" / "cards" / "sst2"
 BASE = "distilbert-base-uncased-finetuned-sst-2-english"

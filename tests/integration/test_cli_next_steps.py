@@ -20,10 +20,10 @@ from typer.testing import CliRunner
 from advisor.cli import app
 from advisor.config import load_spec
 from advisor.design import design_points, point_key
-from advisor.grid import create_grid_study, enqueue_missing
-from advisor.grid_status import POINT_ATTR
 from advisor.space import grid_space
-from advisor.storage import BASELINE_ATTR, open_storage
+from advisor.study.grid import create_grid_study, enqueue_missing
+from advisor.study.grid_status import POINT_ATTR
+from advisor.study.storage import BASELINE_ATTR, open_storage
 from advisor.table import relative_metrics
 
 runner = CliRunner()

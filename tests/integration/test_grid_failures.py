@@ -22,16 +22,16 @@ from typer.testing import CliRunner
 from advisor.cli import app
 from advisor.config import load_spec
 from advisor.design import design_points
-from advisor.grid import (
+from advisor.study.grid import (
     GridOptions,
     claim_next,
     create_grid_study,
     enqueue_missing,
     run_grid,
 )
-from advisor.grid_status import MAX_RETRY, POINT_ATTR
-from advisor.storage import open_storage
-from advisor.worker import FAIL_REASON_ATTR, LOST_WORKER_REASON, SilentObserver, fail_reason
+from advisor.study.grid_status import MAX_RETRY, POINT_ATTR
+from advisor.study.storage import open_storage
+from advisor.study.worker import FAIL_REASON_ATTR, LOST_WORKER_REASON, SilentObserver, fail_reason
 
 runner = CliRunner()
 
@@ -288,7 +288,7 @@ def _claimed_trial(
 def test_a_worker_whose_trial_was_taken_over_keeps_going(tmp_path: Path) -> None:
     """Another worker declared this one lost (failed its trial, queued a retry) while it was
     still training: the late result is dropped, not stored twice, and nothing crashes."""
-    from advisor.worker import run_trial
+    from advisor.study.worker import run_trial
 
     storage, study, trial = _claimed_trial(tmp_path)
 
@@ -306,7 +306,7 @@ def test_signals_are_held_back_while_storage_is_written() -> None:
     import os
     import signal
 
-    from advisor.worker import deferred_signals
+    from advisor.study.worker import deferred_signals
 
     reached = []
     # Python's own Ctrl-C handler, whatever this process inherited (a shell starts background
@@ -356,7 +356,7 @@ def test_storage_lost_during_the_grid_is_one_line_with_the_password_masked(
 def test_out_of_memory_outside_the_trainer_is_still_out_of_memory(tmp_path: Path) -> None:
     """On an H100, a real CUDA OOM was raised while the Trainer moved the model to the GPU,
     outside the training loop: a raw torch.OutOfMemoryError that must still read as OOM."""
-    from advisor.worker import run_trial
+    from advisor.study.worker import run_trial
 
     storage, study, trial = _claimed_trial(tmp_path)
 

@@ -15,8 +15,8 @@ import pytest
 from conftest import start_together
 from optuna.trial import TrialState
 
-from advisor.locks import study_lock
-from advisor.storage import mask_url, open_storage
+from advisor.study.locks import study_lock
+from advisor.study.storage import mask_url, open_storage
 
 
 @pytest.mark.parametrize(
@@ -41,7 +41,7 @@ def test_mask_url_hides_every_password(url: str, masked: str) -> None:
 
 OPEN = textwrap.dedent("""
     import sys
-    from advisor.storage import open_storage
+    from advisor.study.storage import open_storage
     print("ready", flush=True)
     sys.stdin.readline()
     open_storage(sys.argv[1])
@@ -75,8 +75,8 @@ def test_study_lock_is_reentrant_in_a_process_and_excludes_others(tmp_path: Path
 
     hold = textwrap.dedent(f"""
         import time
-        from advisor.locks import study_lock
-        from advisor.storage import open_storage
+        from advisor.study.locks import study_lock
+        from advisor.study.storage import open_storage
         with study_lock(open_storage({url!r}), "s"):
             print("held", flush=True)
             time.sleep(1.5)
@@ -93,8 +93,8 @@ def test_study_lock_is_reentrant_in_a_process_and_excludes_others(tmp_path: Path
 
 
 def test_claim_next_takes_each_waiting_trial_once(tmp_path: Path) -> None:
-    from advisor.grid import claim_next
-    from advisor.worker import WORKER_ATTR, worker_id
+    from advisor.study.grid import claim_next
+    from advisor.study.worker import WORKER_ATTR, worker_id
 
     url = f"sqlite:///{tmp_path / 'claims.db'}"
     storage = open_storage(url)

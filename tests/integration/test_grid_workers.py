@@ -25,8 +25,8 @@ from optuna.trial import TrialState
 
 from advisor.config import load_spec
 from advisor.design import design_points, point_key
-from advisor.grid_status import POINT_ATTR
-from advisor.worker import FAIL_REASON_ATTR, LOST_WORKER_REASON, WORKER_ATTR, fail_reason
+from advisor.study.grid_status import POINT_ATTR
+from advisor.study.worker import FAIL_REASON_ATTR, LOST_WORKER_REASON, WORKER_ATTR, fail_reason
 
 WORKER_TIMEOUT_S = 300
 ONE_POINT = {"lr": "[1e-3]", "batch": "[16]", "epochs": "[5]", "baseline": 'kind = "none"'}

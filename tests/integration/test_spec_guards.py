@@ -21,9 +21,10 @@ from typer.testing import CliRunner
 
 from advisor.cli import app
 from advisor.config import load_spec
-from advisor.grid import create_grid_study
-from advisor.storage import DATA_ATTR, SURFACES_ATTR, open_storage
-from advisor.worker import SAVE_ERROR_ATTR
+from advisor.study.grid import create_grid_study
+from advisor.study.storage import DATA_ATTR, open_storage
+from advisor.study.surfaces import SURFACES_SYSTEM_ATTR
+from advisor.study.worker import SAVE_ERROR_ATTR
 
 runner = CliRunner()
 ONE_POINT = {"lr": "[1e-3]", "batch": "[16]", "epochs": "[1]", "baseline": 'kind = "none"'}
@@ -53,7 +54,7 @@ def copy_data(source: Path, folder: Path) -> Path:
 def registered(spec: Path, url: str) -> optuna.Study:
     """A grid study made from `spec` (its spec and data fingerprint stored), nothing trained."""
     from advisor.fingerprint import data_fingerprint
-    from advisor.grid import check_same_data
+    from advisor.study.grid import check_same_data
 
     parsed = load_spec(spec)
     study = create_grid_study(parsed, open_storage(url))
@@ -177,7 +178,8 @@ def test_a_stored_surface_with_an_unknown_transform_is_one_line(tmp_path: Path) 
     make_study(url)
     assert runner.invoke(app, ["fit-surface", "--study", "done", "--storage", url]).exit_code == 0
     study = optuna.load_study(study_name="done", storage=url)
-    record = json.loads(json.dumps(study.user_attrs[SURFACES_ATTR]))
+    stored = study._storage.get_study_system_attrs(study._study_id)[SURFACES_SYSTEM_ATTR]
+    record = json.loads(json.dumps(stored))
 
     def corrupt(value: Any) -> None:
         if isinstance(value, dict):
@@ -190,7 +192,7 @@ def test_a_stored_surface_with_an_unknown_transform_is_one_line(tmp_path: Path) 
                 corrupt(item)
 
     corrupt(record)
-    study.set_user_attr(SURFACES_ATTR, record)
+    study._storage.set_study_system_attr(study._study_id, SURFACES_SYSTEM_ATTR, record)
     result = runner.invoke(
         app, ["suggest", "--study", "done", "--objective", "f1,loss", "--storage", url]
     )

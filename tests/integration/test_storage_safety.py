@@ -19,8 +19,8 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution
 from typer.testing import CliRunner
 
 from advisor.cli import app
-from advisor.locks import LOCK_DIR_ENV, study_lock
-from advisor.storage import BASELINE_ATTR, mask_url, open_storage
+from advisor.study.locks import LOCK_DIR_ENV, study_lock
+from advisor.study.storage import BASELINE_ATTR, mask_url, open_storage
 
 runner = CliRunner()
 HERE = Path(__file__).resolve().parent
@@ -163,7 +163,7 @@ def frozen_storage(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     # made by another process, which closes it on exit: the WAL-mode file alone, as on disk
     script = (
         f"import sys; sys.path[:0] = [{str(Path(__file__).parent)!r}, {str(HERE.parent)!r}]\n"
-        "from advisor.storage import open_storage\n"
+        "from advisor.study.storage import open_storage\n"
         "from test_storage_safety import make_study\n"
         f"open_storage({url!r}).engine.dispose()\n"
         f"make_study({url!r})\n"
@@ -295,13 +295,13 @@ def slow(self, trial):  # widens the window between "what is missing" and "copie
     time.sleep(0.05)
     return real(self, trial)
 optuna.Study.add_trial = slow
-from advisor.objective_studies import ensure_objective_study
+from advisor.study.views import ensure_view
 from advisor.steering import parse_objectives
-from advisor.storage import load_study, open_storage
+from advisor.study.storage import load_study, open_storage
 storage = open_storage(sys.argv[1])
 print("ready", flush=True)
 sys.stdin.readline()
-ensure_objective_study(storage, load_study(storage, "done"), parse_objectives("f1,loss"))
+ensure_view(storage, load_study(storage, "done"), parse_objectives("f1,loss"))
 """
 
 

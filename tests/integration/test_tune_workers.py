@@ -12,10 +12,10 @@ from conftest import start_together
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState
 
-from advisor.grid_status import MAX_RETRY
-from advisor.storage import open_storage
+from advisor.study.grid_status import MAX_RETRY
+from advisor.study.storage import open_storage
+from advisor.study.worker import WORKER_ATTR, worker_id
 from advisor.tune import _next_trial
-from advisor.worker import WORKER_ATTR, worker_id
 
 SPACE = {
     "learning_rate": FloatDistribution(1e-4, 1e-4, log=True),  # one configuration only

@@ -8,14 +8,14 @@ import re
 
 from rich.console import Console
 
-from advisor.grid_status import is_collapsed
 from advisor.render.grid import (
     LineGridObserver,
     RichGridObserver,
     grid_summary,
     interrupted_message,
 )
-from advisor.worker import TrialRecord
+from advisor.study.grid_status import is_collapsed
+from advisor.study.worker import TrialRecord
 
 
 class FakeClock:

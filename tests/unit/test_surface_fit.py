@@ -11,13 +11,12 @@ import pandas as pd
 import pytest
 
 from advisor.errors import DataError, FitError
-from advisor.storage import SURFACES_ATTR
+from advisor.study.storage import SURFACES_ATTR
+from advisor.study.surfaces import SURFACES_SYSTEM_ATTR, load_surfaces, store_surfaces
 from advisor.surface import (
     PREDICTION_COLUMNS,
     FittedSurface,
     fit_surfaces,
-    load_surfaces,
-    store_surfaces,
     surface_from_dict,
     surface_to_dict,
 )
@@ -207,7 +206,9 @@ def test_stored_with_a_study_and_reloaded_without_refitting(tmp_path):
     fits = fit_surfaces(table())
     store_surfaces(study, fits)
     reloaded = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path}/x.db")
-    assert isinstance(reloaded.user_attrs[SURFACES_ATTR], dict)  # plain JSON, not a pickle
+    summary = reloaded.user_attrs[SURFACES_ATTR]  # plain JSON, a few hundred bytes
+    assert isinstance(summary, dict) and len(json.dumps(summary)) < 2000
+    assert {s["target"] for s in summary["surfaces"]} == set(fits.by_target())
     surfaces = load_surfaces(reloaded)
     assert set(surfaces) == set(fits.by_target())
     frame = pd.DataFrame({"learning_rate": [2e-5], "batch_size": [24], "epochs": [2]})
@@ -221,7 +222,9 @@ def test_stored_with_a_study_and_reloaded_without_refitting(tmp_path):
 
 def test_stored_record_of_another_format_is_a_clear_error():
     study = optuna.create_study()
-    study.set_user_attr(SURFACES_ATTR, {"format": 99, "surfaces": []})
+    study._storage.set_study_system_attr(
+        study._study_id, SURFACES_SYSTEM_ATTR, {"format": 99, "surfaces": []}
+    )
     with pytest.raises(FitError, match="format 99.*refit"):
         load_surfaces(study)
 

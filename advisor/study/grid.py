@@ -21,7 +21,8 @@ from advisor.config import StudySpec
 from advisor.design import design_points, point_key
 from advisor.errors import SpecError, StorageError
 from advisor.fingerprint import data_fingerprint, fingerprint_change
-from advisor.grid_status import (
+from advisor.space import grid_space
+from advisor.study.grid_status import (
     _OPEN,
     MAX_RETRY,
     POINT_ATTR,
@@ -29,9 +30,9 @@ from advisor.grid_status import (
     final_failure,
     trials_by_point,
 )
-from advisor.locks import study_lock
-from advisor.space import grid_space
-from advisor.storage import (
+from advisor.study.locks import study_lock
+from advisor.study.record import SOURCE_ATTR
+from advisor.study.storage import (
     BASELINE_ATTR,
     DATA_ATTR,
     SPEC_ATTR,
@@ -42,8 +43,8 @@ from advisor.storage import (
     storage_failure,
     study_names,
 )
-from advisor.table import METRICS
-from advisor.worker import (
+from advisor.study.views import sync
+from advisor.study.worker import (
     INTERRUPTED_REASON,
     WORKER_ATTR,
     Observer,
@@ -56,6 +57,7 @@ from advisor.worker import (
     sigterm_as_interrupt,
     worker_id,
 )
+from advisor.table import METRICS
 
 MAX_GRID_POINTS = 10_000  # more needs --force: a typo in grid.levels should not queue millions
 HEARTBEAT_INTERVAL_S = 10
@@ -160,6 +162,7 @@ def _run_grid(spec: StudySpec, url: str, observer: Observer, options: GridOption
         observer.started(len(points), count_done(study, points))
         _report_points(observer, study, points)
         _work(study, storage, tuner, baseline, observer, options, points, result)
+    sync(storage, study)  # objective-set views show the new grid trials too
     return result
 
 
@@ -435,7 +438,11 @@ def enqueue_missing(
                 state=TrialState.WAITING,
                 params=point,
                 distributions=distributions,
-                user_attrs={POINT_ATTR: point_key(point), "seed": int(point["seed"])},
+                user_attrs={
+                    POINT_ATTR: point_key(point),
+                    "seed": int(point["seed"]),
+                    SOURCE_ATTR: "grid",
+                },
             )
         )
     return len(missing)

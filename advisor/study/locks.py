@@ -25,7 +25,7 @@ from contextlib import contextmanager
 import optuna
 from sqlalchemy import text
 
-from advisor.storage import sqlite_path
+from advisor.study.storage import sqlite_path
 
 LOCK_DIR_ENV = "ADVISOR_LOCK_DIR"
 DEFAULT_LOCK_DIR = "/tmp/advisor-locks"  # fixed, not $TMPDIR: jobs with their own TMPDIR share it

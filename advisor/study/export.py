@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from advisor.errors import StorageError
-from advisor.storage import load_study, open_storage, trials_table
+from advisor.study.storage import load_study, open_storage
+from advisor.study.views import table_of
 from advisor.table import write_table
 
 
 def export_study(study_name: str, out: str | Path, storage_url: str | None = None) -> int:
     """Write the finished trials (and the baseline row) to `out`; returns the number of trials."""
     study = load_study(open_storage(storage_url, read_only=True), study_name)
-    table = trials_table(study)
+    table = table_of(study, include_partial=False)
     if table.rows.empty:
         raise StorageError(f"study {study_name!r} has no finished trials to export yet")
     out = Path(out)

@@ -170,18 +170,26 @@ def run_trial(
     observer: Observer,
     heartbeat_interval: float,
     save_dir: str | None = None,
+    pruner: Any | None = None,
 ) -> TrialRecord:
     """Fine-tune a trial this worker has claimed (RUNNING) and record its outcome.
 
     A failed fine-tune (diverged loss, out of memory, any exception) is a FAIL trial with its
     reason and the caller goes on; Ctrl-C / SIGTERM fails it as "interrupted" and re-raises.
+    With a `pruner` (`advisor.steering.ParetoPruner`), the partial curve is stored after each
+    epoch and the pruner may stop the fine-tune: the trial is then PRUNED with its curve.
     """
     params = {k: trial.params[k] for k in ("learning_rate", "batch_size", "epochs")}
     seed = int(trial.params.get("seed", trial.user_attrs.get("seed", 0)))
     observer.trial_started(trial.number, {**params, "seed": seed})
     try:
         with heartbeat(storage, trial._trial_id, heartbeat_interval):
-            result = tuner.run(params, seed, progress=observer.step, save_dir=save_dir)
+            hook = _pruning_hook(study, storage, trial, pruner) if pruner is not None else None
+            result = tuner.run(
+                params, seed, progress=observer.step, save_dir=save_dir, **_hook_kwargs(hook)
+            )
+        if getattr(result, "pruned", False):
+            return _pruned(study, storage, trial, {**params, "seed": seed}, result, observer)
         return _complete(
             study, storage, trial, {**params, "seed": seed}, result, baseline, observer
         )
@@ -225,6 +233,9 @@ def _complete(
         "steps": result.steps,
         "device": result.device,
         "collapsed": bool(getattr(result, "collapsed", False)),  # predicted one class
+        "train_seconds": getattr(result, "train_seconds", result.wall_time_s),
+        "eval_seconds": getattr(result, "eval_seconds", 0.0),
+        "curve": list(getattr(result, "curve", [])),
     }
     save_error = getattr(result, "save_error", None)
     if save_error:
@@ -246,6 +257,58 @@ def _complete(
             f"warning: trial {trial.number} finished, but its model was not saved ({save_error}); "
             "the metrics are stored"
         )
+    observer.trial_finished(record)
+    return record
+
+
+def _hook_kwargs(hook: Any) -> dict[str, Any]:
+    return {} if hook is None else {"on_epoch": hook}
+
+
+def _pruning_hook(
+    study: optuna.Study,
+    storage: optuna.storages.RDBStorage,
+    trial: optuna.trial.FrozenTrial,
+    pruner: Any,
+) -> Any:
+    """After each epoch: store the curve so far (optuna-dashboard and the pruner read it), then
+    ask the pruner whether the run can still join the front."""
+
+    def on_epoch(curve: list[dict[str, Any]]) -> bool:
+        storage.set_trial_user_attr(trial._trial_id, "curve", list(curve))
+        return bool(pruner.prune(study, storage.get_trial(trial._trial_id)))
+
+    return on_epoch
+
+
+def _pruned(
+    study: optuna.Study,
+    storage: optuna.storages.RDBStorage,
+    trial: optuna.trial.FrozenTrial,
+    params: dict[str, Any],
+    result: Any,
+    observer: Observer,
+) -> TrialRecord:
+    """A fine-tune the pruner stopped: PRUNED, with its curve, cost and the epoch it reached
+    (no final metrics: it never finished)."""
+    curve = list(result.curve)
+    attrs = {
+        "seed": params["seed"],
+        "curve": curve,
+        "pruned_at_epoch": curve[-1]["epoch"] if curve else 0,
+        "wall_time_s": result.wall_time_s,
+        "train_seconds": result.train_seconds,
+        "eval_seconds": result.eval_seconds,
+        "device": result.device,
+    }
+    for key, value in attrs.items():
+        storage.set_trial_user_attr(trial._trial_id, key, value)
+    study.tell(trial.number, state=TrialState.PRUNED)
+    record = TrialRecord(trial.number, TrialState.PRUNED.name, params, dict(result.metrics))
+    observer.message(
+        f"trial {trial.number} pruned after epoch {attrs['pruned_at_epoch']} of "
+        f"{params['epochs']}: it can no longer reach the front"
+    )
     observer.trial_finished(record)
     return record
 

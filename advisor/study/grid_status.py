@@ -11,8 +11,8 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from advisor.design import point_key
-from advisor.storage import BASELINE_ATTR
-from advisor.worker import FAIL_DETAIL_ATTR, LOST_WORKER_REASON, WORKER_ATTR, fail_reason
+from advisor.study.storage import BASELINE_ATTR
+from advisor.study.worker import FAIL_DETAIL_ATTR, LOST_WORKER_REASON, WORKER_ATTR, fail_reason
 
 POINT_ATTR = "grid_point"
 COLLAPSED_ATTR = "collapsed"
