@@ -33,7 +33,6 @@ from advisor.study.record import (
     seed_of,
 )
 from advisor.study.storage import (
-    PARENT_ATTR,
     baseline_metrics,
     finished_trials,
     load_study,
@@ -44,6 +43,7 @@ from advisor.study.storage import (
 from advisor.study.views import (
     ensure_view,
     find_view,
+    load_record,
     load_views,
     objective_study_name,
     stored_spec,
@@ -144,22 +144,6 @@ def suggest(
             view, grid, [s.params for s in front.suggestions if not s.already_run]
         )
     return result
-
-
-def load_record(storage: optuna.storages.BaseStorage, study_name: str) -> optuna.Study:
-    """The study of record named `study_name`; a view's name is refused with the record's.
-
-    Raises:
-        StorageError: no such study, or it is an objective set's view.
-    """
-    study = load_study(storage, study_name)
-    parent = study.user_attrs.get(PARENT_ATTR)
-    if parent:
-        raise StorageError(
-            f"study {study_name!r} is the view of objective set {study_name.partition('@')[2]!r} "
-            f"of study {parent!r}; use --study {parent}"
-        )
-    return study
 
 
 def _unfinished_grid(grid: optuna.Study) -> str | None:

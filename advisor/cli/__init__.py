@@ -11,6 +11,7 @@ from advisor.cli import _harvest  # noqa: E402,F401  isort: skip
 from advisor.cli import _bench  # noqa: E402,F401  isort: skip
 from advisor.cli import _report  # noqa: E402,F401  isort: skip
 from advisor.cli import _steer  # noqa: E402,F401  isort: skip
+from advisor.cli import _status  # noqa: E402,F401  isort: skip
 
 __all__ = ["app", "main"]
 

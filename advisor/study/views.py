@@ -41,6 +41,7 @@ from advisor.study.storage import (
     SPEC_ATTR,
     add_trials_at_once,
     finished_trials,
+    load_study,
     study_names,
     trial_attr_index,
     trials_table,
@@ -204,6 +205,22 @@ def view_copy(trial: FrozenTrial, objectives: Sequence[str]) -> FrozenTrial:
         state=TrialState.COMPLETE,
     )
     return with_times(copy, trial)
+
+
+def load_record(storage: optuna.storages.BaseStorage, study_name: str) -> optuna.Study:
+    """The study of record named `study_name`; a view's name is refused with the record's.
+
+    Raises:
+        StorageError: no such study, or it is an objective set's view.
+    """
+    study = load_study(storage, study_name)
+    parent = study.user_attrs.get(PARENT_ATTR)
+    if parent:
+        raise StorageError(
+            f"study {study_name!r} is the view of objective set {study_name.partition('@')[2]!r} "
+            f"of study {parent!r}; use --study {parent}"
+        )
+    return study
 
 
 def find_view(

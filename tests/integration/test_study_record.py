@@ -121,6 +121,11 @@ def test_tuned_trials_are_in_the_record_and_every_reader_sees_them(record_db, tm
     (views,) = status["views"]
     assert views["study"] == "rec@f1,loss" and views["own_fine_tunes"] == 2
     assert views["states"]["COMPLETE"] == 10 and views["front_size"] >= 1
+    by_name = json.loads(invoke("status", "--study", "rec", "--json", "--storage", url).stdout)
+    assert by_name["sources"] == status["sources"] and by_name["points"] == status["points"]
+    assert [v["study"] for v in by_name["views"]] == ["rec@f1,loss"]
+    refused = runner.invoke(app, ["status", "--study", "rec@f1,loss", "--storage", url])
+    assert refused.exit_code == 1 and "use --study rec" in refused.output
 
 
 def test_a_second_objective_set_reuses_the_first_sets_fine_tunes(record_db) -> None:
@@ -194,6 +199,7 @@ def test_reads_leave_the_database_unchanged(record_db, tmp_path) -> None:
         ["report", "--study", "rec", "--out", str(tmp_path / "report")],
         ["export", "--study", "rec", "--out", str(tmp_path / "out.csv")],
         ["grid", str(spec), "--status"],
+        ["status", "--study", "rec"],
     ]
     for args in reads:
         invoke(*args, "--storage", url)
