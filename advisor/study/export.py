@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from advisor.errors import StorageError
@@ -20,5 +21,5 @@ def export_study(study_name: str, out: str | Path, storage_url: str | None = Non
     if not out.parent.is_dir():
         raise StorageError(f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist")
     rows = table.rows.drop(columns=["number"])
-    write_table(type(table)(rows=rows, baseline=table.baseline), out)
+    write_table(replace(table, rows=rows), out)  # a config baseline's row states its params
     return len(rows)

@@ -139,7 +139,7 @@ def ensure_view(
                 "that left the direction out of the name. Use another objective set, or delete it "
                 f"(optuna delete-study --study-name {name!r})"
             )
-        if not existed:
+        if PARENT_ATTR not in study.user_attrs:  # new (or its creator died before this)
             study.set_metric_names([o.name for o in objectives])
             study.set_user_attr(PARENT_ATTR, grid.study_name)
             study.set_user_attr(OBJECTIVES_ATTR, [[o.name, o.direction] for o in objectives])
