@@ -143,8 +143,17 @@ def record_copy(trial: FrozenTrial, label: str) -> FrozenTrial:
         user_attrs=attrs,
         values=[float(trial.user_attrs[m]) for m in METRICS] if finished else None,
         state=trial.state,  # COMPLETE, or PRUNED with its curve
+        intermediate_values=curve_steps(trial.user_attrs.get("curve") or [], METRICS[0]),
     )
     return with_times(copy, trial)
+
+
+def curve_steps(curve: Sequence[dict[str, Any]], metric: str) -> dict[int, float]:
+    """A curve as Optuna intermediate values of one metric (optuna-dashboard draws them): keyed
+    by epoch when every point is at a whole epoch, else by training step."""
+    points = [p for p in curve if isinstance(p.get(metric), (int, float))]
+    whole = all(float(p["epoch"]).is_integer() for p in points)
+    return {int(p["epoch"] if whole else p.get("step", 0)): float(p[metric]) for p in points}
 
 
 def with_times(copy: FrozenTrial, original: FrozenTrial) -> FrozenTrial:

@@ -29,6 +29,7 @@ from advisor.study.record import (
     RECORD_TRIAL_ATTR,
     RUN_ATTRS,
     SOURCE_ATTR,
+    curve_steps,
     mirror,
     record_table,
     source_of,
@@ -203,6 +204,7 @@ def view_copy(trial: FrozenTrial, objectives: Sequence[str]) -> FrozenTrial:
         user_attrs=attrs,
         values=[float(trial.user_attrs[o]) for o in objectives],
         state=TrialState.COMPLETE,
+        intermediate_values=curve_steps(trial.user_attrs.get("curve") or [], objectives[0]),
     )
     return with_times(copy, trial)
 

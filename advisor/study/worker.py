@@ -243,6 +243,7 @@ def _complete(
     try:
         for key, value in attrs.items():
             storage.set_trial_user_attr(trial._trial_id, key, value)
+        _report_curve(storage, trial, attrs["curve"], objective_names(study, directions)[0])
         study.tell(trial.number, values=values)
     except (optuna.exceptions.UpdateFinishedTrialError, ValueError) as exc:
         if not storage.get_trial(trial._trial_id).state.is_finished():
@@ -259,6 +260,20 @@ def _complete(
         )
     observer.trial_finished(record)
     return record
+
+
+def _report_curve(
+    storage: optuna.storages.RDBStorage,
+    trial: optuna.trial.FrozenTrial,
+    curve: list[dict[str, Any]],
+    metric: str,
+) -> None:
+    """The curve of the study's first objective as intermediate values: optuna-dashboard draws
+    them (Optuna's `trial.report` is for single-objective studies only)."""
+    from advisor.study.record import curve_steps
+
+    for step, value in curve_steps(curve, metric).items():
+        storage.set_trial_intermediate_value(trial._trial_id, step, value)
 
 
 def _hook_kwargs(hook: Any) -> dict[str, Any]:
@@ -303,6 +318,8 @@ def _pruned(
     }
     for key, value in attrs.items():
         storage.set_trial_user_attr(trial._trial_id, key, value)
+    directions = [d.name.lower() for d in study.directions]
+    _report_curve(storage, trial, curve, objective_names(study, directions)[0])
     study.tell(trial.number, state=TrialState.PRUNED)
     record = TrialRecord(trial.number, TrialState.PRUNED.name, params, dict(result.metrics))
     observer.message(

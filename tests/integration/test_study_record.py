@@ -268,6 +268,8 @@ def test_grid_fine_tunes_store_a_curve_point_per_epoch(record_db, tmp_path) -> N
         assert [p["epoch"] for p in curve] == list(range(1, trial.params["epochs"] + 1))
         assert curve[-1]["f1"] == trial.user_attrs["f1"]  # the last point is the final value
         assert trial.user_attrs["train_seconds"] == curve[-1]["train_seconds"] > 0
+        # optuna-dashboard's learning-curve view: the first objective (accuracy) per epoch
+        assert trial.intermediate_values == {p["epoch"]: p["accuracy"] for p in curve}
     exported = tmp_path / "curves.csv"
     invoke("export", "--study", "rec", "--out", str(exported), "--storage", url)
     header = exported.read_text().splitlines()[0].split(",")
