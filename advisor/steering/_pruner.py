@@ -121,8 +121,8 @@ class ParetoPruner(optuna.pruners.BasePruner):
     def prune(self, study: optuna.Study, trial: FrozenTrial | optuna.Trial) -> bool:
         """Whether to stop `trial` (a running `FrozenTrial` or `Trial`) after its latest epoch.
 
-        Reads the trial's `curve` attribute and planned `epochs` (its parameter, else its user
-        attribute), and the study's completed trials: their curves teach the model, their final
+        Reads the trial's `curve` attribute and planned `epochs` (its user attribute, else its
+        parameter), and the study's completed trials: their curves teach the model, their final
         values (metric attributes, else the last curve point, else their values) form the front.
         """
         decision = self.decide(study, trial)
@@ -133,7 +133,8 @@ class ParetoPruner(optuna.pruners.BasePruner):
         """The decision `prune` acts on (not recorded in `decisions_`)."""
         objectives = study_objectives(study)
         partial = trial.user_attrs.get(self.curve_attr) or []
-        planned = trial.params.get("epochs", trial.user_attrs.get("epochs"))
+        # a user attr first: a benchmark's parameters are indices into the table's levels
+        planned = trial.user_attrs.get("epochs", trial.params.get("epochs"))
         if planned is None:
             return PruneDecision(False, None, 0, 0, 0, "the trial states no planned epochs")
         done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
