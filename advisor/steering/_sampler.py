@@ -16,8 +16,17 @@ from optuna.trial import TrialState
 
 from advisor.errors import FitError
 from advisor.steering._acquisition import choose
+from advisor.steering._collapse_part import (
+    MIN_COLLAPSED,
+    MIN_TRAINED,
+    CollapsePart,
+    mixture_predict,
+    mixture_sample,
+)
 from advisor.steering._decision import SamplerDecision, _Plan
 from advisor.steering._prior import FINETUNE_PRIOR, SurfacePrior, finetune_prior
+from advisor.steering._pruned import impute_pruned
+from advisor.steering._pruner import study_objectives
 from advisor.steering._space import Space
 from advisor.steering._surrogate import BayesianQuadratic, square_columns, term_names
 
@@ -51,6 +60,14 @@ class SurfaceSampler(BaseSampler):
     epochs, loss turns up again at the top of the learning rates), for the parameters and
     metrics it names.
     Evaluated (or running) configurations are not proposed again while other candidates remain.
+
+    Collapsed runs (`advisor.study.grid_status.is_collapsed`: the `collapsed` user attribute,
+    else the one-class rule on `accuracy` and `f1`) are modelled as the response surfaces model
+    them (`two_part`): a Firth logistic regression gives the probability of collapse, the
+    surfaces are fitted on the runs that trained, and every candidate is valued (mean and
+    Thompson draws) at P(collapse) x plateau + (1 - P) x trained surface. Pruned runs enter the
+    surfaces with one draw of their final values from the pruner's curve model
+    (`impute_pruned`; `advisor.steering._pruned`) and are never proposed again.
 
     The trial goes to `fallback` (NSGA-II by default; every hook is forwarded) while fewer than
     `n_startup_trials` trials have finished, and when, from `cv_min_trials` on, no surface
@@ -91,6 +108,11 @@ class SurfaceSampler(BaseSampler):
         ignore_params: parameters never modelled (replicate seeds); the fallback samples them.
         search_space: distributions to model; default: the finished trials' intersection space.
         seed: makes proposals (and the default fallback) reproducible.
+        two_part: model collapsed runs apart (from MIN_COLLAPSED collapsed and MIN_TRAINED
+            trained runs on; `advisor.steering._collapse_part`); False: one surface through
+            every run.
+        impute_pruned: let pruned runs with a partial curve enter the surfaces (imputed; only
+            when the study names its metrics, which say what each curve point holds).
     """
 
     def __init__(
@@ -113,6 +135,8 @@ class SurfaceSampler(BaseSampler):
         ignore_params: Sequence[str] = ("seed",),
         search_space: Mapping[str, BaseDistribution] | None = None,
         seed: int | None = None,
+        two_part: bool = True,
+        impute_pruned: bool = True,
     ) -> None:
         if focus is not None and not 0.0 < focus <= 1.0:
             raise ValueError(f"focus must lie in (0, 1] or be None, got {focus}")
@@ -143,7 +167,9 @@ class SurfaceSampler(BaseSampler):
         self.ignore_params = tuple(ignore_params)
         self._search_space = dict(search_space) if search_space is not None else None
         self._seed = int(np.random.SeedSequence(seed).generate_state(1)[0])
-        self._plans: dict[int, _Plan] = {}
+        self.two_part = two_part
+        self.impute_pruned = impute_pruned
+        self._plans: dict[int, tuple[_Plan, CollapsePart | None]] = {}
         self._cache: dict[tuple, np.ndarray] = {}
         self._intersection_cache: tuple[tuple, Any] | None = None
         self.last_decision_: SamplerDecision | None = None
@@ -161,20 +187,20 @@ class SurfaceSampler(BaseSampler):
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
-        plan = self._plan(study, trial)
+        plan, part = self._plan(study, trial)
         self._record(plan.decision)
         if plan.space is None:
             return self._fallback.infer_relative_search_space(study, trial)
-        self._plans[trial._trial_id] = plan
+        self._plans[trial._trial_id] = (plan, part)
         return {d.name: d.distribution for d in plan.space.dims}
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        plan = self._plans.pop(trial._trial_id, None)
-        if plan is None:
+        planned = self._plans.pop(trial._trial_id, None)
+        if planned is None:
             return self._fallback.sample_relative(study, trial, search_space)
-        params, decision = self._propose(plan, study, trial)
+        params, decision = self._propose(*planned, study, trial)
         self.last_decision_ = self.decisions_[-1] = decision
         return params
 
@@ -201,7 +227,7 @@ class SurfaceSampler(BaseSampler):
 
     # -- deciding -------------------------------------------------------------------------------
 
-    def _plan(self, study: Study, trial: FrozenTrial) -> _Plan:
+    def _plan(self, study: Study, trial: FrozenTrial) -> tuple[_Plan, CollapsePart | None]:
         trials = study.get_trials(deepcopy=False)
         done = [t for t in trials if t.state == TrialState.COMPLETE]
         values = np.array([t.values for t in done], dtype=float).reshape(
@@ -216,15 +242,14 @@ class SurfaceSampler(BaseSampler):
         usable = ~np.isnan(raw).any(axis=1) & np.isfinite(values).all(axis=1)
         n = int(usable.sum())
         if not space.dims and n >= self.n_startup_trials:
-            return self._fallback_plan(trial, "no numeric parameter to model", 0)
+            return self._fallback_plan(trial, "no numeric parameter to model", 0), None
         if n < self.n_startup_trials:
-            return self._fallback_plan(
-                trial, f"too few finished trials to steer ({n} < {self.n_startup_trials})", n
-            )
+            reason = f"too few finished trials to steer ({n} < {self.n_startup_trials})"
+            return self._fallback_plan(trial, reason, n), None
         values = values[usable] * _signs(study)
         reference = np.median(values, axis=0)
-        if self.focus is not None:
-            values = np.minimum(values, np.quantile(values, self.focus, axis=0))
+        kept = [t for t, u in zip(done, usable, strict=True) if u]
+        x, y, part, notes = self._data(study, trials, kept, space, raw[usable], values, trial)
         prior_mean = None
         if self.prior is not None:
             objectives = list(zip(_objective_names(study), _direction_names(study), strict=True))
@@ -233,27 +258,81 @@ class SurfaceSampler(BaseSampler):
             if np.isnan(prior_mean).all():
                 prior_mean = None
         try:
-            model, weights = self._fit(space.to_unit(raw[usable]), values, prior_mean, n)
+            model, weights = self._fit(x, y, prior_mean, n)
         except FitError as exc:
-            return self._fallback_plan(trial, f"the surfaces cannot be fitted ({exc})", n)
+            return self._fallback_plan(trial, f"the surfaces cannot be fitted ({exc})", n), None
         names = _objective_names(study)
         cv = dict(zip(names, map(float, model.loo_r2_), strict=True))
         if self._predicts_nothing(cv, n, model):
             shown = ", ".join(f"{k} {v:.2f}" for k, v in cv.items())
             reason = f"the surfaces predict nothing (cross-validated R^2: {shown})"
-            return self._fallback_plan(trial, reason, n, cv)
+            return self._fallback_plan(trial, reason, n, cv), None
         # a pruned configuration was tried and judged off the front: never proposed again
         waiting = (TrialState.RUNNING, TrialState.WAITING, TrialState.PRUNED)
         pending = space.raw_matrix([t.params for t in trials if t.state in waiting])
         pending = pending[~np.isnan(pending).any(axis=1)]
         evaluated = np.unique(raw[usable], axis=0)
-        reason = "the surfaces steer"
+        reason = "the surfaces steer" + "".join(notes)
         prior_weight: dict[str, float] = {}
         if weights is not None:
             prior_weight = dict(zip(names, map(float, weights), strict=True))
             reason += _prior_note(prior_weight, n, self.prior_decay)
         decision = SamplerDecision(trial.number, "surface", reason, n, cv, {}, prior_weight)
-        return _Plan(decision, space, model, evaluated, pending, reference)
+        return _Plan(decision, space, model, evaluated, pending, reference), part
+
+    def _data(
+        self,
+        study: Study,
+        trials: Sequence[FrozenTrial],
+        done: Sequence[FrozenTrial],
+        space: Space,
+        raw: np.ndarray,
+        values: np.ndarray,
+        trial: FrozenTrial,
+    ) -> tuple[np.ndarray, np.ndarray, CollapsePart | None, list[str]]:
+        """What the surfaces are fitted on (unit inputs, minimised values capped at `focus`),
+        the collapse part, and the decision's notes on both.
+
+        `done` are the usable finished trials, `raw` and `values` their configurations and
+        minimised values. The surfaces take the runs that trained when MIN_COLLAPSED
+        collapsed (and MIN_TRAINED trained), plus the pruned runs whose finals the curve model
+        imputes.
+        """
+        x = space.to_unit(raw)
+        cap = np.quantile(values, self.focus, axis=0) if self.focus is not None else np.inf
+        notes: list[str] = []
+        extra_x, extra_y = np.zeros((0, x.shape[1])), np.zeros((0, values.shape[1]))
+        if self.impute_pruned and study.metric_names is not None:
+            pruned = [t for t in trials if t.state == TrialState.PRUNED]
+            rng = np.random.default_rng([self._seed, trial.number, 1])
+            got, extra_y = impute_pruned(done, values, pruned, study_objectives(study), rng)
+            extra_raw = space.raw_matrix([t.params for t in got])
+            inside = ~np.isnan(extra_raw).any(axis=1) & np.isfinite(extra_y).all(axis=1)
+            extra_x, extra_y = space.to_unit(extra_raw[inside]), extra_y[inside]
+            if inside.any():
+                notes.append(
+                    f" ({int(inside.sum())} pruned run(s) entered with final values imputed "
+                    "from their curves)"
+                )
+        values, extra_y = np.minimum(values, cap), np.minimum(extra_y, cap)
+        names = _objective_names(study)
+        collapsed = np.array([_is_collapsed(t, names) for t in done], dtype=bool)
+        trained = ~collapsed
+        part = None
+        if self.two_part and collapsed.sum() >= MIN_COLLAPSED and trained.sum() >= MIN_TRAINED:
+            part = CollapsePart.fit(x, collapsed, values)
+            notes.append(
+                f" ({int(collapsed.sum())} of {len(done)} runs collapsed: surfaces on the "
+                f"{int(trained.sum())} that trained, times the probability of collapse)"
+            )
+        else:
+            trained = np.ones(len(done), dtype=bool)
+        return (
+            np.vstack([x[trained], extra_x]),
+            np.vstack([values[trained], extra_y]),
+            part,
+            notes,
+        )
 
     def _fit(
         self, x: np.ndarray, values: np.ndarray, prior_mean: np.ndarray | None, n: int
@@ -330,7 +409,7 @@ class SurfaceSampler(BaseSampler):
         return self._cache[key]
 
     def _propose(
-        self, plan: _Plan, study: Study, trial: FrozenTrial
+        self, plan: _Plan, part: CollapsePart | None, study: Study, trial: FrozenTrial
     ) -> tuple[dict[str, Any], SamplerDecision]:
         space, model = plan.space, plan.model
         assert space is not None and model is not None
@@ -344,12 +423,12 @@ class SurfaceSampler(BaseSampler):
         seen_keys = set(space.keys(seen))
         fresh = np.array([k not in seen_keys for k in space.keys(candidates)])
         pool = space.to_unit(candidates[fresh] if fresh.any() else candidates)
-        mean, _ = model.predict(space.to_unit(candidates))
+        mean, _ = mixture_predict(model, part, space.to_unit(candidates))
         low, high = mean.min(axis=0), plan.reference
         rng = np.random.default_rng([self._seed, trial.number])
         points = np.vstack([pool, space.to_unit(seen)])
-        draws = model.sample(points, rng, self.n_draws, spread=self.exploration)
-        pool_mean, pool_sd = model.predict(pool)
+        draws = mixture_sample(model, part, points, rng, self.n_draws, self.exploration)
+        pool_mean, pool_sd = mixture_predict(model, part, pool)
         spread = (pool_sd / np.where(high > low, high - low, 1.0)).sum(axis=1)
         index, _ = choose(draws[:, : len(pool)], draws[:, len(pool) :], low, high, spread)
         chosen = (candidates[fresh] if fresh.any() else candidates)[index]
@@ -411,6 +490,15 @@ def _objective_names(study: Study) -> list[str]:
     if names is None:
         return [f"objective {i}" for i in range(len(study.directions))]
     return list(names)
+
+
+def _is_collapsed(trial: FrozenTrial, names: Sequence[str]) -> bool:
+    """`is_collapsed` on the trial's user attributes, its values standing in for the metrics
+    it optimises (a `collapsed` or metric attribute wins)."""
+    from advisor.study.grid_status import is_collapsed  # the study package imports steering
+
+    values = dict(zip(names, trial.values or (), strict=False))
+    return is_collapsed({**values, **trial.user_attrs})
 
 
 def _candidate_rows(
