@@ -12,7 +12,9 @@ mean metrics, over the hypervolume of the table's true Pareto set. With `cost="s
 same searches are also scored against the share of the table's training cost they spent
 (`advisor.bench_cost`), and the table's curves let pruners stop runs early
 (`advisor.bench_search`): the surface sampler with `ParetoPruner`, Optuna's samplers with
-Optuna's own pruner where Optuna supports one (a single objective).
+Optuna's own pruner where Optuna supports one (a single objective). With `batch` N > 1 the
+searches propose N configurations per round before any is answered (`advisor tune --workers
+N`) and are also scored against rounds (`advisor.bench_rounds`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from advisor.bench_cost import (
     group_curves,
     row_costs,
 )
+from advisor.bench_rounds import repeated_share, round_rows, rounds_to_rows
 from advisor.bench_search import pruner_for, run_search, search_notes
 from advisor.errors import DataError
 from advisor.steering import (
@@ -150,6 +153,9 @@ class BenchResult:
     pruners: dict[str, str | None] = field(default_factory=dict)
     pruned: dict[str, np.ndarray] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # proposals per round (1: one at a time) and `(repeats, budget)` table row of each trial
+    batch: int = 1
+    configs: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def pruning(self) -> bool:
@@ -158,6 +164,10 @@ class BenchResult:
     def pruned_share(self) -> dict[str, float]:
         """Per sampler, the share of its trials that were pruned."""
         return {name: float(p.mean()) for name, p in self.pruned.items()}
+
+    def repeated_shares(self) -> dict[str, float]:
+        """Per sampler, the share of proposals repeating one made earlier in their round."""
+        return {name: repeated_share(c, self.batch) for name, c in self.configs.items()}
 
     def in_random_start(self, budget: int) -> list[str]:
         """Samplers whose first `budget` trials were all sampled at random: at that budget
@@ -236,6 +246,11 @@ class BenchResult:
             payload["cost_to_target"] = cost_to_target_rows(self.ratios, self.spent, THRESHOLDS)
             payload["cost_unit"] = self.cost_unit
             payload["total_cost"] = self.total_cost
+        if self.batch > 1:
+            payload["batch"] = self.batch
+            payload["rounds"] = round_rows(self.ratios, self.batch)
+            payload["rounds_to"] = rounds_to_rows(self.ratios, self.batch, THRESHOLDS)
+            payload["batch_repeated_share"] = self.repeated_shares()
         if self.spent is not None or self.pruning:
             payload["pruning"] = dict(self.pruners)
             payload["pruned_share"] = self.pruned_share()
@@ -300,10 +315,13 @@ def run_benchmark(
     on_trial: Callable[[str], None] | None = None,
     cost: str = "trials",
     prune: bool | None = None,
+    batch: int = 1,
 ) -> BenchResult:
     """Run every sampler `repeats` times for `budget` trials on the table's configurations.
 
     Args:
+        batch: proposals per round, asked before any is answered (`tune --workers N`); the
+            samplers see a round's earlier proposals as RUNNING trials.
         cost: `"trials"`, or `"seconds"` to also score against the share of the table's
             training cost spent.
         prune: prune runs early (needs curves); None: whenever the table has curves (a pruned
@@ -313,8 +331,8 @@ def run_benchmark(
         DataError: the table cannot be scored for these objectives.
         ValueError: a bad sampler name, budget, repeat count or cost mode.
     """
-    if budget < 1 or repeats < 1:
-        raise ValueError("budget and repeats must be at least 1")
+    if budget < 1 or repeats < 1 or batch < 1:
+        raise ValueError("budget, repeats and batch must be at least 1")
     if cost not in COST_MODES:
         raise ValueError(f"unknown cost {cost!r}; choose one of: {', '.join(COST_MODES)}")
     bench = prepare_table(table, objectives)
@@ -331,6 +349,7 @@ def run_benchmark(
     ratios = {name: np.zeros((repeats, budget)) for name in samplers}
     costs = {name: np.zeros((repeats, budget)) for name in samplers}
     pruned = {name: np.zeros((repeats, budget), dtype=bool) for name in samplers}
+    configs = {name: np.zeros((repeats, budget), dtype=int) for name in samplers}
     modes: list[str] = []
     starts: dict[str, int | None] = {}
     with _quiet():
@@ -341,8 +360,9 @@ def run_benchmark(
                 starts[name] = random_start(sampler)
                 tick = (lambda n=name: on_trial(n)) if on_trial is not None else None
                 trace = run_search(
-                    bench, objectives, sampler, budget, draws, tick, pruners[name], run_seed
+                    bench, objectives, sampler, budget, draws, tick, pruners[name], run_seed, batch
                 )
+                configs[name][r] = trace.configs
                 ratios[name][r], costs[name][r], pruned[name][r] = (
                     trace.ratios,
                     trace.costs,
@@ -370,6 +390,8 @@ def run_benchmark(
         pruners=pruners,
         pruned=pruned if active else {},
         notes=notes,
+        batch=batch,
+        configs=configs,
     )
 
 

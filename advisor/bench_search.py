@@ -10,6 +10,10 @@ nothing to the configurations found. Pruners:
   study as `advisor tune --prune` asks it;
 - `"optuna"`: the study's own Optuna pruner (its default `MedianPruner`) through
   `Trial.report` / `Trial.should_prune`, which Optuna supports for one objective only.
+
+With `batch` N > 1 the search runs in rounds, as `advisor tune --workers N` does: N trials are
+asked before any is told, so each proposal after the first of a round sees the round's
+earlier ones as RUNNING trials; then the round's trials are answered in the order asked.
 """
 
 from __future__ import annotations
@@ -59,9 +63,13 @@ def run_search(
     on_trial: Callable[[], None] | None = None,
     pruner: str | None = None,
     seed: int = 0,
+    batch: int = 1,
 ) -> SearchTrace:
     """One search of `budget` trials (pruned ones included) with pruner `pruner` (one of
-    PRUNERS, or None for none); `seed` seeds the Pareto pruner's draws."""
+    PRUNERS, or None for none), in rounds of `batch` proposals; `seed` seeds the Pareto
+    pruner's draws."""
+    if batch < 1:
+        raise ValueError(f"batch must be at least 1, got {batch}")
     if pruner is not None and pruner not in PRUNERS:
         raise ValueError(f"unknown pruner {pruner!r}; choose one of: {', '.join(PRUNERS)}")
     if pruner == "optuna" and len(objectives) > 1:
@@ -78,33 +86,34 @@ def run_search(
     pruned = np.zeros(budget, dtype=bool)
     configs = np.zeros(budget, dtype=int)
     volume = 0.0
-    for b in range(budget):
-        trial = study.ask(distributions)
-        index = configs[b] = space.lookup(trial.params)
-        draw = replicate_draws[index, min(visits[index], replicate_draws.shape[1] - 1)]
-        replicate = draw % len(bench.replicates[index])
-        values = bench.replicates[index][replicate]
-        visits[index] += 1
-        curve = bench.curves[index][replicate] if bench.curves else None
-        full = float(bench.costs[index][replicate]) if bench.costs else 0.0
-        stop = None
-        if pruner is not None and curve is not None:
-            stop = _pruned_after(study, trial, curve, values, objectives, pareto)
-        if stop is None:
-            if curve is not None:
-                trial.set_user_attr("curve", curve)
-            study.tell(trial, values.tolist())
-            costs[b] = full
-            if index not in found:
-                found.append(index)
-                volume = bench.scale.hypervolume(bench.means[found])
-        else:
-            study.tell(trial, state=TrialState.PRUNED)
-            costs[b] = pruned_cost(full, curve, stop, bench.cost_unit) if curve else full
-            pruned[b] = True
-        ratios[b] = volume / bench.true_hypervolume
-        if on_trial is not None:
-            on_trial()
+    for first in range(0, budget, batch):
+        asked = [study.ask(distributions) for _ in range(min(batch, budget - first))]
+        for b, trial in enumerate(asked, start=first):
+            index = configs[b] = space.lookup(trial.params)
+            draw = replicate_draws[index, min(visits[index], replicate_draws.shape[1] - 1)]
+            replicate = draw % len(bench.replicates[index])
+            values = bench.replicates[index][replicate]
+            visits[index] += 1
+            curve = bench.curves[index][replicate] if bench.curves else None
+            full = float(bench.costs[index][replicate]) if bench.costs else 0.0
+            stop = None
+            if pruner is not None and curve is not None:
+                stop = _pruned_after(study, trial, curve, values, objectives, pareto)
+            if stop is None:
+                if curve is not None:
+                    trial.set_user_attr("curve", curve)
+                study.tell(trial, values.tolist())
+                costs[b] = full
+                if index not in found:
+                    found.append(index)
+                    volume = bench.scale.hypervolume(bench.means[found])
+            else:
+                study.tell(trial, state=TrialState.PRUNED)
+                costs[b] = pruned_cost(full, curve, stop, bench.cost_unit) if curve else full
+                pruned[b] = True
+            ratios[b] = volume / bench.true_hypervolume
+            if on_trial is not None:
+                on_trial()
     return SearchTrace(ratios, costs, pruned, configs)
 
 

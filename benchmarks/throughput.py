@@ -16,16 +16,33 @@ on the whole eval split (the offline study's settings below; 872 validation sent
 
     python benchmarks/throughput.py --eval-overhead --model minilm --max-length 64 \
         --train-size 600 --batch-size 16 --epochs 2
+
+`--workers N` instead measures what `advisor grid --workers` gains on one device: the same
+fine-tune (model, data, settings) in k processes at once, k = 1, 2, 4, ... up to N, each
+process placed as `advisor.study.pool` places a worker (on CPU the cores split between them,
+on a GPU all on the first one). The processes load and warm up, start together at a barrier,
+and the aggregate train samples/s of k workers is the samples they trained over the time
+from the barrier to the last one's end; `ratio` is that over the one-worker figure:
+
+    python benchmarks/throughput.py --workers 2 --model minilm --train-size 256 \
+        --batch-size 16 --max-length 128                                      # CPU, 2 cores
+    python benchmarks/throughput.py --workers 8 --model distilbert-base-config \
+        --train-size 4000 --batch-size 32 --max-length 128 --precision fp32    # GPU; then bf16
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
 import platform
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import torch
 from transformers import (
@@ -38,6 +55,7 @@ from transformers import (
 )
 
 from advisor.config import StudySpec, parse_spec
+from advisor.study.placement import Placement, placements, usable_cores, visible_gpus
 from advisor.training.data import load_dataset
 from advisor.training.finetune import FineTuner
 from advisor.training.model import resolve_model
@@ -166,6 +184,118 @@ def evaluation_speed(tuner: FineTuner, rounds: int = 2) -> dict[str, float]:
     }
 
 
+def worker_counts(most: int) -> list[int]:
+    """1, 2, 4, ... below `most`, then `most`."""
+    counts = [1]
+    while counts[-1] * 2 < most:
+        counts.append(counts[-1] * 2)
+    return counts if most == 1 else [*counts, most]
+
+
+def concurrent_throughput(model_dir: str, args: argparse.Namespace) -> dict[str, object]:
+    """Aggregate train samples/s of 1, 2, 4, ... `args.workers` concurrent fine-tunes, and
+    each count's ratio to one worker."""
+    gpus = visible_gpus()[:1]  # one device
+    rows: list[dict[str, Any]] = []
+    for count in worker_counts(args.workers):
+        runs = _run_together(model_dir, args, placements(count, gpus, usable_cores()))
+        began = min(r["started"] for r in runs)
+        ended = max(r["ended"] for r in runs)
+        samples = sum(r["samples"] for r in runs)
+        rows.append(
+            {
+                "workers": count,
+                "threads_per_worker": runs[0]["threads"],
+                "aggregate_samples_per_s": round(samples / (ended - began), 2),
+                # each worker's own rate over its training seconds only, summed
+                "sum_of_worker_samples_per_s": round(sum(r["samples_per_s"] for r in runs), 2),
+                "worker_samples_per_s": [round(r["samples_per_s"], 2) for r in runs],
+                "wall_s": round(ended - began, 2),
+            }
+        )
+    one = rows[0]["aggregate_samples_per_s"]
+    for row in rows:
+        row["ratio"] = round(row["aggregate_samples_per_s"] / one, 3)
+    best = max(rows, key=lambda r: r["aggregate_samples_per_s"])
+    return {
+        "cores": usable_cores(),
+        "gpu": gpus[0] if gpus else None,
+        "counts": rows,
+        "best_workers": best["workers"],
+        "best_ratio": best["ratio"],
+    }
+
+
+def _run_together(
+    model_dir: str, args: argparse.Namespace, where: list[Placement]
+) -> list[dict[str, Any]]:
+    """One fine-tune per placement, all released at one barrier; their timings."""
+    context = multiprocessing.get_context("spawn")  # torch is loaded: never fork
+    barrier = context.Barrier(len(where))
+    results = context.Queue()
+    settings = {k: getattr(args, k) for k in ("data", "train_size", "max_length", "precision")}
+    settings |= {"batch_size": args.batch_size, "epochs": args.epochs}
+    processes = []
+    for placement in where:
+        process = context.Process(
+            target=_timed_worker,
+            args=(model_dir, settings, placement.threads, barrier, results),
+        )
+        with _environment(placement.env()):  # threads and device, read when torch starts
+            process.start()
+        processes.append(process)
+    runs = [results.get(timeout=3600) for _ in processes]
+    for process in processes:
+        process.join()
+        if process.exitcode != 0:
+            raise RuntimeError(f"a throughput worker exited with {process.exitcode}")
+    return runs
+
+
+def _timed_worker(
+    model_dir: str, settings: dict[str, Any], threads: int, barrier: Any, results: Any
+) -> None:
+    """Load, warm up, wait for the others, fine-tune; send the timings."""
+    torch.set_num_threads(threads)
+    spec = make_spec(
+        model_dir,
+        settings["data"],
+        settings["train_size"],
+        settings["max_length"],
+        settings["precision"],
+    )
+    tuner = FineTuner(spec, load_dataset(spec))
+    params = {"learning_rate": 5e-5, "batch_size": settings["batch_size"], "epochs": 1}
+    warm = make_spec(model_dir, settings["data"], 4 * settings["batch_size"], spec.max_length)
+    FineTuner(warm, load_dataset(warm)).run(params, 0)  # first-fine-tune initialisation
+    barrier.wait()
+    started = time.monotonic()  # system-wide on Linux: comparable between processes
+    result = tuner.run({**params, "epochs": settings["epochs"]}, 0)
+    results.put(
+        {
+            "started": started,
+            "ended": time.monotonic(),
+            "samples": len(tuner.train_rows) * settings["epochs"],
+            "samples_per_s": result.train_samples_per_second,
+            "threads": torch.get_num_threads(),
+        }
+    )
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
 def plain_trainer_path(spec: StudySpec, batch_size: int, epochs: int) -> float:
     dataset = load_dataset(spec)
     tokenizer = AutoTokenizer.from_pretrained(spec.model)
@@ -216,9 +346,17 @@ def main() -> None:
     parser.add_argument(
         "--eval-size", type=int, help="eval rows for --eval-overhead (default: the whole split)"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="aggregate train samples/s of 1, 2, 4, ... up to this many concurrent fine-tunes",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         model_dir = build_model_dir(args.model, Path(folder), args.tokenizer)
+        if args.workers:
+            report(args, concurrent_throughput(model_dir, args))
+            return
         if args.eval_overhead:
             _warm_up(model_dir, args)
             report(args, eval_overhead(model_dir, args, args.eval_size))

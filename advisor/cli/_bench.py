@@ -104,6 +104,16 @@ def bench(
             "Default: on with --cost seconds when the table has curves.",
         ),
     ] = None,
+    batch: Annotated[
+        int,
+        typer.Option(
+            "--batch",
+            min=1,
+            max=64,
+            help="Proposals per round, made before any is answered (as `tune --workers N` "
+            "runs them); also scores hypervolume against rounds.",
+        ),
+    ] = 1,
     json_output: JsonOption = False,
 ) -> None:
     """Sample efficiency of samplers on a table: hypervolume found per trial, over repeats."""
@@ -126,6 +136,7 @@ def bench(
                 on_trial=tick,
                 cost=cost.value,
                 prune=prune,
+                batch=batch,
             )
     if plot is not None:
         plot_benchmark(result, str(plot))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,8 +15,53 @@ from advisor.cli._app import (
     emit_json,
     fail,
     next_steps,
+    quiet_libraries,
     user_errors,
 )
+
+if TYPE_CHECKING:
+    from advisor.study.placement import Placement
+
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        min=1,
+        max=256,
+        help="Local worker processes on the same storage: spread over the CUDA GPUs, or "
+        "sharing the CPU cores (threads split between them).",
+    ),
+]
+WorkersPerGpuOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers-per-gpu",
+        min=1,
+        max=64,
+        metavar="K",
+        help="K workers on each visible CUDA GPU (the same as --workers K*GPUs).",
+        show_default=False,
+    ),
+]
+
+
+def worker_placements(workers: int, workers_per_gpu: int | None) -> list[Placement] | None:
+    """Where `--workers` / `--workers-per-gpu` put the workers; None for one worker (it runs
+    in this process, as without the options)."""
+    from advisor.study.placement import placements, usable_cores, visible_gpus, worker_count
+
+    gpus = visible_gpus() if workers > 1 or workers_per_gpu else []
+    count = worker_count(workers, workers_per_gpu, gpus)
+    return placements(count, gpus, usable_cores()) if count > 1 else None
+
+
+def announce_workers(observer: object, where: list[Placement]) -> None:
+    """Say where the workers run (one progress line)."""
+    from advisor.study.placement import describe, usable_cores
+
+    hook = getattr(observer, "message", None)
+    if hook is not None:
+        hook(describe(where, usable_cores()))
 
 
 @app.command(short_help="Run the seed grid of real fine-tunes (resumable, many workers).")
@@ -62,14 +107,18 @@ def grid(
             help="Go on although the data files differ from those the study was made with.",
         ),
     ] = False,
+    workers: WorkersOption = 1,
+    workers_per_gpu: WorkersPerGpuOption = None,
 ) -> None:
-    """Run the study's seed grid: one real fine-tune per grid point and seed (resumable; start
-    it on several machines with one PostgreSQL --storage to share the work)."""
+    """Run the study's seed grid: one real fine-tune per grid point and seed (resumable;
+    --workers N runs N processes here; start it on several machines with one PostgreSQL
+    --storage to share the work)."""
     from advisor.config import load_spec
     from advisor.design import design_points
     from advisor.render.grid import grid_observer, grid_summary, interrupted_message, status_table
     from advisor.study.grid import GridOptions, run_grid
     from advisor.study.grid_status import baseline_status, grid_status
+    from advisor.study.pool import grid_workers
     from advisor.study.storage import load_study, open_storage
     from advisor.study.views import sources_count, views_status
     from advisor.study.worker import Interrupted
@@ -93,10 +142,17 @@ def grid(
             force=force,
             allow_data_change=allow_data_change,
         )
+        where = worker_placements(workers, workers_per_gpu)
         observer = grid_observer()
         try:
             with observer:
-                result = run_grid(spec, storage, observer, options)
+                if where is None:
+                    result = run_grid(spec, storage, observer, options)
+                else:
+                    announce_workers(observer, where)
+                    result = grid_workers(
+                        spec, storage, observer, options, where, setup=quiet_libraries
+                    )
         except KeyboardInterrupt as exc:  # Ctrl-C: 130; SIGTERM (`Interrupted`): 143
             code = 143 if isinstance(exc, Interrupted) else 130
             resume = "Run the same command again to resume: finished points are skipped."

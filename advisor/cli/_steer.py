@@ -15,7 +15,14 @@ from advisor.cli._app import (
     emit_json,
     fail,
     next_steps,
+    quiet_libraries,
     user_errors,
+)
+from advisor.cli._grid import (
+    WorkersOption,
+    WorkersPerGpuOption,
+    announce_workers,
+    worker_placements,
 )
 
 ObjectiveOption = Annotated[
@@ -127,33 +134,57 @@ def tune(
             show_default=False,
         ),
     ] = None,
+    workers: WorkersOption = 1,
+    workers_per_gpu: WorkersPerGpuOption = None,
     storage: StorageOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Closed loop: the sampler proposes, real fine-tunes evaluate, surfaces refit. Every
     fine-tune joins the study of record (`--study`), where report, export and fit-surface see
-    it; a configuration measured before is not fine-tuned again."""
+    it; a configuration measured before is not fine-tuned again. With --workers N, N local
+    processes share the --trials, proposing one at a time, each seeing the others' runs."""
     from advisor.render.grid import grid_observer, interrupted_message
     from advisor.render.steer import tune_summary
+    from advisor.study.pool import tune_workers
     from advisor.tune import observed_front
     from advisor.tune import tune as run_tune
 
     with user_errors():
+        where = worker_placements(workers, workers_per_gpu)
+        if trials < 2:  # one fine-tune: one process
+            where = None
         observer = grid_observer(unit="tune trials")
         try:
             with observer:
-                result = run_tune(
-                    study,
-                    objective,
-                    trials,
-                    sampler.value,
-                    storage,
-                    observer,
-                    seed,
-                    prior,
-                    replicates=replicates,
-                    prune=prune,
-                )
+                if where is None:
+                    result = run_tune(
+                        study,
+                        objective,
+                        trials,
+                        sampler.value,
+                        storage,
+                        observer,
+                        seed,
+                        prior,
+                        replicates=replicates,
+                        prune=prune,
+                    )
+                else:
+                    announce_workers(observer, where[:trials])
+                    result = tune_workers(
+                        observer,
+                        where,
+                        trials=trials,
+                        seed=seed,
+                        study_name=study,
+                        objectives=objective,
+                        sampler=sampler.value,
+                        storage_url=storage,
+                        prior=prior,
+                        replicates=replicates,
+                        prune=prune,
+                        setup=quiet_libraries,
+                    )
         except KeyboardInterrupt:
             left = trials - len(observer.finished)
             resume = (

@@ -76,6 +76,8 @@ def render_benchmark(result: BenchResult, console: Console | None = None) -> Non
             cells.append(f"{shown}\n[dim]{hits}/{result.repeats}[/]")
         table.add_row(name, *cells)
     console.print(table)
+    if result.batch > 1:
+        console.print(_rounds_table(result))
     if result.spent is not None:
         console.print(_cost_table(result))
     for note in result.notes:
@@ -118,6 +120,50 @@ def _cost_table(result: BenchResult) -> Table:
         for t in THRESHOLDS:
             share = reach[(name, t)]
             cells.append("-" if share is None else f"{share:.1%}")
+        table.add_row(name, *cells)
+    return table
+
+
+def _rounds_table(result: BenchResult) -> Table:
+    """`--batch N`: hypervolume ratio after rounds of N proposals, and rounds to targets."""
+    from advisor.bench import THRESHOLDS
+    from advisor.bench_rounds import round_rows, rounds_to_rows
+
+    rows = round_rows(result.ratios, result.batch)
+    shown = sorted({r["round"] for r in rows})
+    if len(shown) > 8:  # the first rounds, where batching costs most, and the last
+        shown = [*shown[:6], shown[-1]]
+    repeated = result.repeated_shares()
+    table = Table(
+        title=f"hypervolume / true Pareto hypervolume after R rounds of {result.batch} "
+        "proposals (mean, sd below)",
+        caption="'to t': median rounds to reach t (below: repeats that reached it); "
+        "'repeated': share of proposals repeating one made earlier in their round.",
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        caption_justify="left",
+    )
+    table.add_column("sampler", style="bold")
+    for number in shown:
+        table.add_column(f"R={number}", justify="right")
+    for t in THRESHOLDS:
+        table.add_column(f"to {t:g}", justify="right")
+    table.add_column("repeated", justify="right")
+    at = {(r["sampler"], r["round"]): r for r in rows}
+    reach = {
+        (r["sampler"], r["threshold"]): r
+        for r in rounds_to_rows(result.ratios, result.batch, THRESHOLDS)
+    }
+    for name in result.ratios:
+        cells = [
+            f"{at[(name, n)]['hv_ratio_mean']:.3f}\n[dim]±{at[(name, n)]['hv_ratio_sd']:.3f}[/]"
+            for n in shown
+        ]
+        for t in THRESHOLDS:
+            row = reach[(name, t)]
+            median = "-" if row["median_rounds"] is None else f"{row['median_rounds']:g}"
+            cells.append(f"{median}\n[dim]{row['reached']}/{row['repeats']}[/]")
+        cells.append(f"{repeated.get(name, 0.0):.0%}")
         table.add_row(name, *cells)
     return table
 
