@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import optuna
+import pandas as pd
 
 from advisor.bench_cost import (
     EPOCHS_UNIT,
@@ -71,6 +72,8 @@ class BenchTable:
         costs: per configuration, `(n_replicates,)` training cost of each replicate.
         curves: per configuration, each replicate's curve (None without one).
         cost_unit: `train_seconds`, `wall_time_s` or `epochs` (the table has no time column).
+        collapsed: per configuration, whether each replicate predicted one class (a tuned
+            trial records it, so a simulated one does too).
     """
 
     configs: np.ndarray
@@ -81,6 +84,7 @@ class BenchTable:
     costs: list[np.ndarray] = field(default_factory=list)
     curves: list[list[Curve | None]] = field(default_factory=list)
     cost_unit: str = EPOCHS_UNIT
+    collapsed: list[np.ndarray] = field(default_factory=list)
 
     @property
     def has_curves(self) -> bool:
@@ -119,6 +123,7 @@ def prepare_table(table: TrialsTable, objectives: Sequence[Objective]) -> BenchT
     unit = cost_unit(rows)
     costs = [row_costs(g, unit) for _, g in groups]
     curves = [group_curves(g, [curve_metric(o) for o in objectives]) for _, g in groups]
+    collapsed = [_collapsed_rows(g) for _, g in groups]
     means = np.array([r.mean(axis=0) for r in replicates])
     scale = HypervolumeScale.from_means(means, [o.direction for o in objectives])
     if not scale.kept.any():
@@ -128,7 +133,17 @@ def prepare_table(table: TrialsTable, objectives: Sequence[Objective]) -> BenchT
     true_hv = scale.hypervolume(means)
     if true_hv <= 0:
         raise DataError("no configuration beats the median in every objective; hypervolume is 0")
-    return BenchTable(configs, means, replicates, scale, true_hv, costs, curves, unit)
+    return BenchTable(configs, means, replicates, scale, true_hv, costs, curves, unit, collapsed)
+
+
+def _collapsed_rows(rows: pd.DataFrame) -> np.ndarray:
+    """`is_collapsed` of each row: its `collapsed` column, else the rule on accuracy and F1."""
+    from advisor.study.grid_status import is_collapsed
+
+    return np.array(
+        [is_collapsed({k: v for k, v in row.items() if pd.notna(v)}) for _, row in rows.iterrows()],
+        dtype=bool,
+    )
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,8 @@ def run_search(
             replicate = draw % len(bench.replicates[index])
             values = bench.replicates[index][replicate]
             visits[index] += 1
+            if bench.collapsed:  # as a tuned trial records it: the sampler models collapse
+                trial.set_user_attr("collapsed", bool(bench.collapsed[index][replicate]))
             curve = bench.curves[index][replicate] if bench.curves else None
             full = float(bench.costs[index][replicate]) if bench.costs else 0.0
             stop = None

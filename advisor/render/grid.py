@@ -169,6 +169,7 @@ class LineGridObserver(ProgressState):
         self.grid_began: float | None = None
         self.counted = 0  # fine-tunes this invocation finished (the ETA's rate)
         self.task_began = self.began
+        self.trial_began: dict[int, float] = {}  # trial number -> when it started
         self.last_line = self.began
         self.label = ""
         self.last_wait: int | None = None
@@ -205,6 +206,7 @@ class LineGridObserver(ProgressState):
     def trial_started(self, number: int, params: dict[str, Any]) -> None:
         self._trial_started(number)
         self._begin(f"trial {number}")
+        self.trial_began[number] = self.task_began  # several workers: one start per trial
         self._line(f"trial {number} started: {_params_label(params)}")
 
     def step(self, done: int, total: int) -> None:
@@ -220,7 +222,7 @@ class LineGridObserver(ProgressState):
 
     def trial_finished(self, record: TrialRecord) -> None:
         self._trial_finished(record)
-        spent = self.clock() - self.task_began
+        spent = self.clock() - self.trial_began.pop(record.number, self.task_began)
         interrupted = record.reason == INTERRUPTED_REASON
         if not interrupted:  # the runner's next `points_done` corrects the count
             self.counted += 1

@@ -151,3 +151,19 @@ def test_bars_on_a_terminal_show_the_phase_then_the_grid() -> None:
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", buffer.getvalue())  # colours, cursor moves
     assert "loading data (train.tsv, validation.tsv)" in text and "grid points" in text
     assert "trial 0 finished" in text and "predicted one class" in text
+
+
+def test_interleaved_trials_of_several_workers_are_timed_from_their_own_start() -> None:
+    out, clock = io.StringIO(), FakeClock()
+    observer = LineGridObserver(stream=out, interval=30, clock=clock)
+    observer.started(2, 0)
+    observer.trial_started(0, PARAMS)
+    clock.now += 10
+    observer.trial_started(1, PARAMS)  # a second worker's trial begins while 0 runs
+    clock.now += 15
+    observer.trial_finished(TrialRecord(0, "COMPLETE", PARAMS, TRAINED))
+    clock.now += 20
+    observer.trial_finished(TrialRecord(1, "COMPLETE", PARAMS, TRAINED))
+    lines = out.getvalue().splitlines()
+    assert any("trial 0 finished in 0:25" in line for line in lines), lines
+    assert any("trial 1 finished in 0:35" in line for line in lines), lines
