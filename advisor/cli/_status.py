@@ -9,8 +9,11 @@ from advisor.cli._app import JsonOption, StorageOption, StudyOption, app, emit_j
 def status(
     study: StudyOption, storage: StorageOption = None, json_output: JsonOption = False
 ) -> None:
-    """Trials by state and source, grid points, failures, the baseline, and every objective
-    set's view (its size, front and running trials); writes nothing."""
+    """Where a study stands, with its objective sets.
+
+    Trials by state and by source (grid, tune, suggest), grid points, failures, the baseline,
+    and every objective set's view with its size, front and running trials; writes nothing.
+    """
     from advisor.render.grid import status_table
     from advisor.study.status import study_status
     from advisor.study.storage import open_storage

@@ -9,8 +9,11 @@
   is not the metric's default): an Optuna study whose values are that set's objectives, for
   Optuna's samplers and optuna-dashboard. `tune` and `suggest --enqueue` run their fine-tunes
   there; `views.sync` copies each into the record and every record trial into each view.
-- `grid.py` and `worker.py` run fine-tunes as trials (claim, heartbeat, record or fail);
-  `grid_status.py` says where a grid stands; `surfaces.py` keeps fitted surfaces with the
-  record; `export.py` writes the record as a table; `storage.py` opens SQLite and PostgreSQL
-  storages (passwords masked) and `locks.py` serialises writers of one study.
+- `grid.py` and `worker.py` run fine-tunes as trials (claim, heartbeat, record, prune or fail);
+  `pool.py` starts several local workers (`--workers N`), `placement.py` gives each its GPU or
+  share of the cores and `pool_events.py` brings their progress to one display.
+- `grid_status.py` and `status.py` say where a study stands; `surfaces.py` keeps fitted
+  surfaces with the record; `export.py` writes the record as a table; `storage.py` opens
+  SQLite and PostgreSQL storages (passwords masked) and `locks.py` serialises writers of one
+  study.
 """

@@ -16,7 +16,17 @@ from typer.testing import CliRunner
 from advisor.cli import app
 
 runner = CliRunner()
-COMMANDS = ("grid", "export", "fit-surface", "suggest", "tune", "report", "bench", "harvest")
+COMMANDS = (
+    "grid",
+    "export",
+    "fit-surface",
+    "suggest",
+    "tune",
+    "report",
+    "bench",
+    "harvest",
+    "status",
+)
 
 
 def test_version_names_advisor_and_its_libraries() -> None:
