@@ -22,10 +22,11 @@ from advisor.study.grid_status import POINT_ATTR
 from advisor.study.storage import (
     add_trials_at_once,
     trial_attr_index,
+    trial_row,
     trials_in_states,
     trials_table,
 )
-from advisor.table import ALL_METRICS, METRICS, PARAMS, TrialsTable, curve_columns
+from advisor.table import ALL_METRICS, METRICS, PARAMS, TrialsTable
 
 SOURCE_ATTR = "source"  # grid | tune | suggest
 OBJECTIVES_TRIAL_ATTR = "objectives"  # the objective set that asked for the fine-tune
@@ -192,15 +193,8 @@ def record_table(
 
 
 def _row(trial: FrozenTrial) -> dict[str, Any]:
-    row: dict[str, Any] = {"number": pd.NA, **{k: trial.params[k] for k in PARAMS}}
-    row["seed"] = trial.user_attrs.get("seed")
-    row.update({m: trial.user_attrs[m] for m in ALL_METRICS if m in trial.user_attrs})
-    for extra in ("wall_time_s", "train_seconds", "train_samples_per_second", "collapsed"):
-        if extra in trial.user_attrs:
-            row[extra] = trial.user_attrs[extra]
-    row.update(curve_columns(trial.user_attrs.get("curve") or []))
-    row["source"] = trial.user_attrs[SOURCE_ATTR]
-    return row
+    """A view trial not in the record yet, as a row of the record's table (no record number)."""
+    return {**trial_row(trial), "number": pd.NA, "source": trial.user_attrs[SOURCE_ATTR]}
 
 
 def measured(trials: Iterable[FrozenTrial]) -> dict[Key, list[FrozenTrial]]:

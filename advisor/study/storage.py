@@ -465,20 +465,7 @@ def trials_table(study: optuna.Study, include_partial: bool = False) -> TrialsTa
     trials = finished_trials(study)
     if include_partial:
         trials = sorted([*trials, *partial_trials(study)], key=lambda t: t.number)
-    records = []
-    for trial in trials:
-        record: dict[str, Any] = {"number": trial.number}
-        for name in PARAMS:
-            record[name] = trial.params.get(name, trial.user_attrs.get(name))
-        record["seed"] = trial.params.get("seed", trial.user_attrs.get("seed"))
-        for metric in ALL_METRICS:
-            if metric in trial.user_attrs:
-                record[metric] = trial.user_attrs[metric]
-        for extra in ("wall_time_s", "train_seconds", "train_samples_per_second", "collapsed"):
-            if extra in trial.user_attrs:
-                record[extra] = trial.user_attrs[extra]
-        record.update(curve_columns(trial.user_attrs.get("curve") or []))
-        records.append(record)
+    records = [trial_row(trial) for trial in trials]
     columns = ["number", *PARAMS, "seed", *ALL_METRICS]
     frame = pd.DataFrame.from_records(records) if records else pd.DataFrame(columns=columns)
     if include_partial:
@@ -488,6 +475,20 @@ def trials_table(study: optuna.Study, include_partial: bool = False) -> TrialsTa
     return TrialsTable(
         rows=frame, baseline=baseline_metrics(study), baseline_params=params, baseline_runs=runs
     )
+
+
+def trial_row(trial: FrozenTrial) -> dict[str, Any]:
+    """One finished trial as a table row: number, PARAMS, seed, metrics, cost and curve."""
+    row: dict[str, Any] = {"number": trial.number}
+    for name in PARAMS:
+        row[name] = trial.params.get(name, trial.user_attrs.get(name))
+    row["seed"] = trial.params.get("seed", trial.user_attrs.get("seed"))
+    row.update({m: trial.user_attrs[m] for m in ALL_METRICS if m in trial.user_attrs})
+    for extra in ("wall_time_s", "train_seconds", "train_samples_per_second", "collapsed"):
+        if extra in trial.user_attrs:
+            row[extra] = trial.user_attrs[extra]
+    row.update(curve_columns(trial.user_attrs.get("curve") or []))
+    return row
 
 
 def baseline_configuration(
