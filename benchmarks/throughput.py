@@ -35,12 +35,9 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import platform
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +52,13 @@ from transformers import (
 )
 
 from advisor.config import StudySpec, parse_spec
-from advisor.study.placement import Placement, placements, usable_cores, visible_gpus
+from advisor.study.placement import (
+    Placement,
+    placed_environment,
+    placements,
+    usable_cores,
+    visible_gpus,
+)
 from advisor.training.data import load_dataset
 from advisor.training.finetune import FineTuner
 from advisor.training.model import resolve_model
@@ -241,7 +244,7 @@ def _run_together(
             target=_timed_worker,
             args=(model_dir, settings, placement.threads, barrier, results),
         )
-        with _environment(placement.env()):  # threads and device, read when torch starts
+        with placed_environment(placement.env()):  # threads and device, read when torch starts
             process.start()
         processes.append(process)
     runs = [results.get(timeout=3600) for _ in processes]
@@ -280,20 +283,6 @@ def _timed_worker(
             "threads": torch.get_num_threads(),
         }
     )
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
 
 
 def plain_trainer_path(spec: StudySpec, batch_size: int, epochs: int) -> float:

@@ -7,7 +7,8 @@ device count); `advisor.study.pool` applies a `Placement` to a worker's environm
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from advisor.errors import SpecError
@@ -98,3 +99,19 @@ def describe(where: Sequence[Placement], cores: int) -> str:
         return f"{len(where)} workers on {len(gpus)} GPU(s) ({shown}), {each}"
     crowded = " (more workers than cores)" if len(where) > cores else ""
     return f"{len(where)} workers on CPU, {each} ({cores} cores){crowded}"
+
+
+@contextmanager
+def placed_environment(values: dict[str, str]) -> Iterator[None]:
+    """`values` (a `Placement.env()`) set in os.environ inside the block, restored after: a
+    spawned worker inherits them when it starts (threads and device are read at torch start)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old

@@ -30,12 +30,12 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from typing import Any
 
 from advisor.errors import AdvisorError
-from advisor.study.placement import Placement
+from advisor.study.placement import Placement, placed_environment
 from advisor.study.pool_events import FanIn, QueueObserver
 from advisor.study.worker import Interrupted, Observer, deferred_signals, sigterm_as_interrupt
 
@@ -115,7 +115,7 @@ class _Pool:
         args = (self.target, self.jobs[index], index, os.getpid(), self.queue, self.setup)
         process = self.context.Process(target=_worker_main, args=args, name=f"advisor-{index}")
         # a signal waits until the worker is started and known, so it is forwarded to it too
-        with deferred_signals(), _environment(self.where[index].env()):
+        with deferred_signals(), placed_environment(self.where[index].env()):
             process.start()  # the spawned child copies the environment here
             self.processes[index] = process
 
@@ -197,20 +197,6 @@ class _Pool:
 def _signal(process: Any, signum: int) -> None:
     with suppress(ProcessLookupError):  # it has just exited
         os.kill(process.pid, signum)
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
 
 
 def _worker_main(
