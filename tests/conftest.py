@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import optuna
 import pytest
 import sqlalchemy
 
@@ -195,3 +196,19 @@ def start_together(
         out, err = worker.communicate(timeout=timeout)
         done.append((worker.returncode, out, err))
     return done
+
+
+class Scripted(optuna.samplers.BaseSampler):
+    """Proposes the given level combinations in order (independent sampling only)."""
+
+    def __init__(self, script: list[dict[str, int]]) -> None:
+        self.script = script
+
+    def infer_relative_search_space(self, study, trial):  # noqa: ANN001, ANN201
+        return {}
+
+    def sample_relative(self, study, trial, search_space):  # noqa: ANN001, ANN201
+        return {}
+
+    def sample_independent(self, study, trial, param_name, param_distribution):  # noqa: ANN001, ANN201
+        return self.script[trial.number][param_name]

@@ -8,6 +8,7 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from conftest import Scripted
 
 from advisor.bench import BenchResult, plot_benchmark, prepare_table, run_benchmark, run_once
 from advisor.errors import DataError
@@ -81,22 +82,6 @@ def test_prepare_table_finds_the_known_front_and_its_hypervolume() -> None:
     # BEST_F1 at (0, 0.15 / 0.33). Two boxes in the unit square: 1 - a * b.
     a, b = 0.1 / (0.9 - (0.1 + 8.5 * 0.4 / 15)), 0.15 / 0.33
     assert bench.true_hypervolume == pytest.approx(1 - a * b)
-
-
-class Scripted(optuna.samplers.BaseSampler):
-    """Proposes the given level combinations in order (independent sampling only)."""
-
-    def __init__(self, script: list[dict[str, int]]) -> None:
-        self.script = script
-
-    def infer_relative_search_space(self, study, trial):  # noqa: ANN001, ANN201
-        return {}
-
-    def sample_relative(self, study, trial, search_space):  # noqa: ANN001, ANN201
-        return {}
-
-    def sample_independent(self, study, trial, param_name, param_distribution):  # noqa: ANN001, ANN201
-        return self.script[trial.number][param_name]
 
 
 def test_run_once_scores_exactly_the_configurations_visited() -> None:

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-import optuna
 import pandas as pd
 import pytest
+from conftest import Scripted
 from typer.testing import CliRunner
 
 from advisor.bench import prepare_table, run_benchmark
@@ -49,22 +49,6 @@ def curve_table(times: bool = True) -> pd.DataFrame:
                 row["train_seconds"] = per_epoch * epochs
             rows.append(row)
     return pd.DataFrame(rows)
-
-
-class Scripted(optuna.samplers.BaseSampler):
-    """Proposes the given level combinations in order (independent sampling only)."""
-
-    def __init__(self, script: list[dict[str, int]]) -> None:
-        self.script = script
-
-    def infer_relative_search_space(self, study, trial):  # noqa: ANN001, ANN201
-        return {}
-
-    def sample_relative(self, study, trial, search_space):  # noqa: ANN001, ANN201
-        return {}
-
-    def sample_independent(self, study, trial, param_name, param_distribution):  # noqa: ANN001, ANN201
-        return self.script[trial.number][param_name]
 
 
 def as_table(frame: pd.DataFrame) -> TrialsTable:
