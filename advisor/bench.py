@@ -303,7 +303,12 @@ def surface_sampler(bench: BenchTable, seed: int, **options: Any) -> SurfaceSamp
     # the parameters; the benchmark searches their level indices (the prior is told their
     # values, to place the table's box in its absolute coordinates).
     prior = space.level_prior(finetune_prior())
-    settings: dict[str, Any] = {"log_params": (), "prior": prior, **options}
+    settings: dict[str, Any] = {
+        "log_params": (),
+        "prior": prior,
+        "search_space": dict(space.distributions),
+        **options,
+    }
     return SurfaceSampler(candidates=space.candidates(), seed=seed, **settings)
 
 
@@ -385,7 +390,7 @@ def run_benchmark(
                 )
                 if isinstance(sampler, SurfaceSampler):
                     modes.extend(d.mode for d in sampler.decisions_)
-    share = modes.count("fallback") / len(modes) if modes else None
+    share = sum(m != "surface" for m in modes) / len(modes) if modes else None
     names = [o.name for o, k in zip(objectives, bench.scale.kept, strict=True) if k]
     spent = None
     if cost == "seconds":

@@ -189,7 +189,10 @@ def _caption(result: BenchResult, marks: list[int]) -> str:
     )
     text += _random_start_note(result, marks)
     if result.fallback_share is not None:
-        text += f" surface handed {result.fallback_share:.0%} of its trials to its fallback."
+        text += (
+            f" surface did not steer {result.fallback_share:.0%} of its trials (random start-up"
+            " picks and its fallback's)."
+        )
     return text
 
 

@@ -16,7 +16,8 @@ class SamplerDecision:
 
     Attributes:
         trial_number: the trial the decision is for.
-        mode: `"surface"` (the surfaces proposed) or `"fallback"` (the wrapped sampler did).
+        mode: `"surface"` (the surfaces proposed), `"startup"` (a random candidate not yet
+            taken, before the surfaces can steer) or `"fallback"` (the wrapped sampler did).
         reason: one sentence for the user.
         n_trials: finished trials the surfaces learnt from.
         cv_r2: objective name -> leave-one-out R^2 of its surface (empty when none was fitted).

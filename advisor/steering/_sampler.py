@@ -38,6 +38,10 @@ if TYPE_CHECKING:
 
 _logger = logging.getLogger("advisor.steering")
 
+# States of trials whose configurations are taken but have no final values to learn from: a
+# pruned one was judged off the front, a running or waiting one is being measured.
+_WAITING = (TrialState.RUNNING, TrialState.WAITING, TrialState.PRUNED)
+
 # The learned prior's predictive check: standard deviations of a quadratic coefficient and of
 # the noise, in standard deviations of the objective, under which the prior's surface and the
 # bowl's are compared on the trials.
@@ -69,8 +73,12 @@ class SurfaceSampler(BaseSampler):
     surfaces with one draw of their final values from the pruner's curve model
     (`impute_pruned`; `advisor.steering._pruned`) and are never proposed again.
 
-    The trial goes to `fallback` (NSGA-II by default; every hook is forwarded) while fewer than
-    `n_startup_trials` trials have finished, and when, from `cv_min_trials` on, no surface
+    While fewer than `n_startup_trials` trials have finished, a trial gets a candidate drawn
+    uniformly from those not yet run, running or pruned (`distinct_startup`; it needs the
+    space: `search_space` or a finished trial), so neither a small candidate set nor parallel
+    workers spend the first trials on one configuration twice. The trial goes to `fallback`
+    (NSGA-II by default; every hook is forwarded) for the start when the space is not known
+    yet or `distinct_startup` is off, and when, from `cv_min_trials` on, no surface
     predicts better than a constant in leave-one-out cross-validation (R^2 < `min_cv_r2`).
     Each decision is logged on the `advisor.steering` logger and kept in `last_decision_`
     (history in `decisions_`). Parameters other than numeric ones go to the fallback's
@@ -113,6 +121,8 @@ class SurfaceSampler(BaseSampler):
             every run.
         impute_pruned: let pruned runs with a partial curve enter the surfaces (imputed; only
             when the study names its metrics, which say what each curve point holds).
+        distinct_startup: draw the first `n_startup_trials` configurations from the candidates
+            not yet taken (False: the fallback samples them).
     """
 
     def __init__(
@@ -137,6 +147,7 @@ class SurfaceSampler(BaseSampler):
         seed: int | None = None,
         two_part: bool = True,
         impute_pruned: bool = True,
+        distinct_startup: bool = True,
     ) -> None:
         if focus is not None and not 0.0 < focus <= 1.0:
             raise ValueError(f"focus must lie in (0, 1] or be None, got {focus}")
@@ -169,6 +180,7 @@ class SurfaceSampler(BaseSampler):
         self._seed = int(np.random.SeedSequence(seed).generate_state(1)[0])
         self.two_part = two_part
         self.impute_pruned = impute_pruned
+        self.distinct_startup = distinct_startup
         self._plans: dict[int, tuple[_Plan, CollapsePart | None]] = {}
         self._cache: dict[tuple, np.ndarray] = {}
         self._intersection_cache: tuple[tuple, Any] | None = None
@@ -245,6 +257,8 @@ class SurfaceSampler(BaseSampler):
             return self._fallback_plan(trial, "no numeric parameter to model", 0), None
         if n < self.n_startup_trials:
             reason = f"too few finished trials to steer ({n} < {self.n_startup_trials})"
+            if self.distinct_startup and space.dims:
+                return self._startup_plan(trial, reason, n, space, trials), None
             return self._fallback_plan(trial, reason, n), None
         values = values[usable] * _signs(study)
         reference = np.median(values, axis=0)
@@ -268,8 +282,7 @@ class SurfaceSampler(BaseSampler):
             reason = f"the surfaces predict nothing (cross-validated R^2: {shown})"
             return self._fallback_plan(trial, reason, n, cv), None
         # a pruned configuration was tried and judged off the front: never proposed again
-        waiting = (TrialState.RUNNING, TrialState.WAITING, TrialState.PRUNED)
-        pending = space.raw_matrix([t.params for t in trials if t.state in waiting])
+        pending = space.raw_matrix([t.params for t in trials if t.state in _WAITING])
         pending = pending[~np.isnan(pending).any(axis=1)]
         evaluated = np.unique(raw[usable], axis=0)
         reason = "the surfaces steer" + "".join(notes)
@@ -386,6 +399,24 @@ class SurfaceSampler(BaseSampler):
         reason = f"{reason}: {type(self._fallback).__name__} samples"
         return _Plan(SamplerDecision(trial.number, "fallback", reason, n, cv or {}))
 
+    def _startup_plan(
+        self,
+        trial: FrozenTrial,
+        reason: str,
+        n: int,
+        space: Space,
+        trials: Sequence[FrozenTrial],
+    ) -> _Plan:
+        """A start-up plan: a random candidate among those no other trial has taken (finished,
+        running, waiting or pruned; a failed one may be retried)."""
+        taken_states = (*_WAITING, TrialState.COMPLETE)
+        others = [t.params for t in trials if t.state in taken_states and t.number != trial.number]
+        taken = space.raw_matrix(others).reshape(len(others), len(space.dims))
+        taken = taken[~np.isnan(taken).any(axis=1)]
+        reason = f"{reason}: a configuration no trial has taken, drawn at random"
+        decision = SamplerDecision(trial.number, "startup", reason, n)
+        return _Plan(decision, space, evaluated=taken, pending=taken[:0])
+
     def _record(self, decision: SamplerDecision) -> None:
         previous = self.last_decision_
         self.last_decision_ = decision
@@ -412,8 +443,9 @@ class SurfaceSampler(BaseSampler):
         self, plan: _Plan, part: CollapsePart | None, study: Study, trial: FrozenTrial
     ) -> tuple[dict[str, Any], SamplerDecision]:
         space, model = plan.space, plan.model
-        assert space is not None and model is not None
-        assert plan.evaluated is not None and plan.pending is not None
+        assert space is not None and plan.evaluated is not None and plan.pending is not None
+        if model is None:
+            return self._draw_fresh(plan, space, trial), plan.decision
         assert plan.reference is not None
         candidates = self._candidate_set(space)
         if candidates.shape[0] == 0:
@@ -441,6 +473,17 @@ class SurfaceSampler(BaseSampler):
         if not fresh.any():
             reason += " (every candidate has run: replicating the most uncertain one on the front)"
         return space.to_params(chosen), replace(plan.decision, reason=reason, predicted=predicted)
+
+    def _draw_fresh(self, plan: _Plan, space: Space, trial: FrozenTrial) -> dict[str, Any]:
+        """A start-up plan's proposal: uniform over the candidates not taken (all when every
+        one is)."""
+        assert plan.evaluated is not None
+        candidates = self._candidate_set(space)
+        taken = set(space.keys(plan.evaluated))
+        fresh = np.array([k not in taken for k in space.keys(candidates)], dtype=bool)
+        pool = candidates[fresh] if fresh.any() else candidates
+        rng = np.random.default_rng([self._seed, trial.number])
+        return space.to_params(pool[rng.integers(len(pool))])
 
 
 def _ranges(space: Space) -> dict[str, tuple[float, float, bool]]:

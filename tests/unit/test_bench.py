@@ -170,7 +170,8 @@ def test_surface_finds_the_front_faster_than_random_search() -> None:
         seed=0,
     )
     surface, random = result.ratios["surface"], result.ratios["random"]
-    np.testing.assert_array_equal(surface[:, :3], random[:, :3])  # both start at random
+    # the random start-up never spends a trial on a configuration it has run
+    assert all(len(set(row[:3])) == 3 for row in result.configs["surface"])
     assert surface[:, 14].mean() >= 0.9
     assert surface[:, 9:].mean() > random[:, 9:].mean() + 0.05
 

@@ -248,8 +248,10 @@ def test_falls_back_with_too_few_trials_and_says_so(caplog: pytest.LogCaptureFix
     with caplog.at_level(logging.INFO, logger="advisor.steering"):
         run(sampler, 6)
     modes = [d.mode for d in sampler.decisions_]
-    assert modes == ["fallback"] * 3 + ["surface"] * 3
+    # trial 0 knows no space yet (no search_space given, no trial finished): the fallback
+    assert modes == ["fallback"] + ["startup"] * 2 + ["surface"] * 3
     assert "too few finished trials to steer (0 < 3): NSGAIISampler samples" in caplog.text
+    assert "too few finished trials to steer (1 < 3): a configuration no trial" in caplog.text
     assert "trial 3: the surfaces steer" in caplog.text
     assert sampler.last_decision_ is not None and sampler.last_decision_.trial_number == 5
     assert set(sampler.last_decision_.predicted) == {"f1", "loss"}
@@ -319,10 +321,37 @@ def test_never_repeats_a_configuration_while_fresh_candidates_remain() -> None:
     seen: set[tuple] = set()
     for trial, decision in zip(study.trials, sampler.decisions_, strict=True):
         config = tuple(trial.params.values())
-        if decision.mode == "surface":
+        if decision.mode != "fallback":  # trial 0: no space known yet, the fallback samples
             assert config not in seen
             assert dict(zip(SPACE, config, strict=True)) in candidates
         seen.add(config)
+
+
+def test_start_up_draws_configurations_no_trial_has_taken() -> None:
+    """Parallel workers ask before any trial finishes: each start-up pick avoids the running
+    ones, and a failed configuration may come back."""
+    candidates = [
+        {"learning_rate": lr, "batch_size": b, "epochs": e}
+        for lr, b, e in itertools.product((1e-5, 1e-3), (8, 64), (1, 5))
+    ]
+    space = {
+        "learning_rate": FloatDistribution(1e-5, 1e-3, log=True),
+        "batch_size": CategoricalDistribution((8, 16, 32, 64)),
+        "epochs": IntDistribution(1, 5),
+    }
+    for seed in range(5):
+        sampler = SurfaceSampler(
+            candidates=candidates, search_space=space, n_startup_trials=8, seed=seed
+        )
+        study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+        asked = [study.ask(space) for _ in range(8)]
+        configs = {tuple(t.params[k] for k in space) for t in asked}
+        assert len(configs) == 8  # every candidate once, none while another runs it
+        assert [d.mode for d in sampler.decisions_] == ["startup"] * 8
+        assert "a configuration no trial has taken" in sampler.decisions_[0].reason
+        study.tell(asked[0], state=optuna.trial.TrialState.FAIL)
+        again = study.ask(space)  # the only one not taken is the failed one
+        assert tuple(again.params[k] for k in space) == tuple(asked[0].params[k] for k in space)
 
 
 def test_replicates_only_once_every_candidate_has_run() -> None:
