@@ -183,7 +183,7 @@ def _work(
             with study_lock(storage, study.study_name):
                 optuna.storages.fail_stale_trials(study)
                 with deferred_signals():  # never claimed without knowing it
-                    trial = claim_next(study, storage)
+                    trial = claim_next(study, storage, costliest_first=True)
             if trial is None:
                 running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
                 _report_points(observer, study, points)
@@ -470,15 +470,21 @@ def _open_trials(study: optuna.Study) -> list[FrozenTrial]:
     return study.get_trials(deepcopy=False, states=_OPEN)
 
 
-def claim_next(study: optuna.Study, storage: optuna.storages.RDBStorage) -> FrozenTrial | None:
-    """Atomically take the oldest WAITING trial (another worker may win the race: try the next).
+def claim_next(
+    study: optuna.Study, storage: optuna.storages.RDBStorage, costliest_first: bool = False
+) -> FrozenTrial | None:
+    """Atomically take the oldest WAITING trial (another worker may win the race: try the next),
+    or with `costliest_first` the one that will train longest (`expected_work`).
 
     Runs under the study lock (SQLite's compare-and-set is not atomic across processes). The
     heartbeat is written before the claim, so a worker killed right after claiming still leaves
     a trial that goes stale and is re-run. The claiming worker is stored as user attr `worker`.
     """
     with study_lock(storage, study.study_name):
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+        if costliest_first:
+            waiting = sorted(waiting, key=expected_work)
+        for trial in waiting:
             try:
                 storage.record_heartbeat(trial._trial_id)
                 claimed = storage.set_trial_state_values(trial._trial_id, state=TrialState.RUNNING)
@@ -488,6 +494,18 @@ def claim_next(study: optuna.Study, storage: optuna.storages.RDBStorage) -> Froz
                 storage.set_trial_user_attr(trial._trial_id, WORKER_ATTR, worker_id())
                 return storage.get_trial(trial._trial_id)
     return None
+
+
+def expected_work(trial: FrozenTrial) -> tuple[float, float, int]:
+    """Sort key, longest training first: most epochs, then smallest batch (most steps), then
+    the oldest. A grid's workers that take the long runs first finish together: the last runs
+    left are short ones, not a 3-epoch run on one worker while the others wait."""
+    epochs = trial.params.get("epochs", 0)
+    batch = trial.params.get("batch_size", 0)
+    numeric = all(isinstance(v, (int, float)) for v in (epochs, batch))
+    if not numeric:
+        return (0.0, 0.0, trial.number)
+    return (-float(epochs), float(batch), trial.number)
 
 
 def _save_dir(root: str | None, trial: FrozenTrial) -> str | None:

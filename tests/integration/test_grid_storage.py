@@ -107,3 +107,23 @@ def test_claim_next_takes_each_waiting_trial_once(tmp_path: Path) -> None:
     assert [t.number for t in claimed] == [0, 1, 2]
     assert all(t.state == TrialState.RUNNING for t in claimed)
     assert {t.user_attrs[WORKER_ATTR] for t in claimed} == {worker_id()}
+
+
+def test_a_grid_claims_its_longest_runs_first(tmp_path: Path) -> None:
+    """Parallel workers end together when the short runs are left for last."""
+    from optuna.distributions import CategoricalDistribution, IntDistribution
+
+    from advisor.study.grid import claim_next
+
+    storage = open_storage(f"sqlite:///{tmp_path / 'claims.db'}")
+    study = optuna.create_study(study_name="s", storage=storage)
+    space = {"epochs": IntDistribution(1, 3), "batch_size": CategoricalDistribution((8, 32))}
+    for epochs, batch in [(1, 8), (3, 32), (2, 8), (3, 8), (1, 32)]:
+        point = {"epochs": epochs, "batch_size": batch}
+        study.add_trial(  # as `advisor grid` queues its points
+            optuna.trial.create_trial(state=TrialState.WAITING, params=point, distributions=space)
+        )
+    order = []
+    while (trial := claim_next(study, storage, costliest_first=True)) is not None:
+        order.append((trial.params["epochs"], trial.params["batch_size"]))
+    assert order == [(3, 8), (3, 32), (2, 8), (1, 8), (1, 32)]
