@@ -15,7 +15,16 @@ below a threshold. Method:
 3. Monte Carlo draws of the final vector (Student-t, correlated as the residuals are) are
    compared with the front of the finished runs' final values; the share of draws that no
    finished run dominates is the probability of joining the front.
-4. It prunes when that probability is below `threshold`, and never at the final epoch, nor with
+4. A run that still predicts one class after epoch K (`is_collapsed` on the curve point) is not
+   on a smooth path: whether it starts to learn is a jump, not a trend. So it is judged by its
+   peers instead: of the n finished runs that were collapsed after epoch K of a
+   longer schedule, j reached the front of the finished runs, and its probability of joining
+   the front is (j + 0.5) / (n + 1) (the posterior mean under a Jeffreys prior; with the default
+   threshold 0.1 it takes at least 5 such runs and none on the front to prune). With no such
+   runs, the curve model decides, as for any run. (Fitting that model on the trained points
+   alone made it confident enough to prune a front run on one benchmark table: it keeps them
+   all.)
+5. It prunes when that probability is below `threshold`, and never at the final epoch, nor with
    fewer than `min_finished` finished runs whose curves go on past epoch K (too little evidence
    of how runs continue from there).
 
@@ -181,18 +190,30 @@ class ParetoPruner(optuna.pruners.BasePruner):
                 reason=f"{evidence} finished run(s) with curves past epoch {epoch} "
                 f"(< {self.min_finished}): too little evidence",
             )
-        model = fit_final_model(CurvePairs.from_curves(matrices))
-        if model is None:
-            return _with(keep, reason="too few curve points to model final values")
         if front is None:
             finals = [m[-1] for m in matrices if m.shape[0] and np.isfinite(m[-1]).all()]
             minimised = np.array(finals, dtype=float).reshape(-1, len(objectives))
         else:
             signs = np.array([o.sign for o in objectives])
             minimised = np.asarray(front, dtype=float).reshape(-1, len(objectives)) * signs
+        minimised = minimised[np.isfinite(minimised).all(axis=1)]
+        flags = [
+            collapsed_epochs(c, m.shape[0]) for c, m in zip(finished_curves, matrices, strict=True)
+        ]
+        if collapsed_epochs(partial_curve, epoch)[-1]:
+            peers = [
+                m[-1]
+                for m, f in zip(matrices, flags, strict=True)
+                if m.shape[0] > epoch and np.isfinite(m[-1]).all() and f[epoch - 1]
+            ]
+            if peers:
+                return self._judged_by_peers(keep, np.array(peers), minimised, epoch)
+        model = fit_final_model(CurvePairs.from_curves(matrices))
+        if model is None:
+            return _with(keep, reason="too few curve points to model final values")
         share = epoch / planned_epochs
         draws = draw_finals(model, now[-1], share, self.n_draws, self._rng)
-        probability = join_probability(draws, minimised[np.isfinite(minimised).all(axis=1)])
+        probability = join_probability(draws, minimised)
         prune = probability < self.threshold
         verb = "prune" if prune else "keep"
         reason = (
@@ -200,6 +221,35 @@ class ParetoPruner(optuna.pruners.BasePruner):
             f"{planned_epochs} (threshold {self.threshold:g}, {evidence} finished curves)"
         )
         return _with(keep, prune=prune, probability=probability, reason=reason)
+
+    def _judged_by_peers(
+        self, keep: PruneDecision, peers: np.ndarray, finals: np.ndarray, epoch: int
+    ) -> PruneDecision:
+        """Step 4 of the module docstring: a run still predicting one class after `epoch`,
+        judged by the finished runs (`peers`: their final values, minimised) that were too."""
+        joined = sum(join_probability(p[None, :], finals) > 0 for p in peers)
+        probability = (joined + 0.5) / (len(peers) + 1)
+        prune = probability < self.threshold
+        verb = "prune" if prune else "keep"
+        reason = (
+            f"{verb}: still predicting one class after epoch {epoch} of {keep.planned_epochs}; "
+            f"{joined} of {len(peers)} finished runs that were so after epoch {epoch} reached "
+            f"the front (P = {probability:.3f}, threshold {self.threshold:g})"
+        )
+        return _with(keep, prune=prune, probability=probability, reason=reason)
+
+
+def collapsed_epochs(curve: Curve, epochs: int) -> np.ndarray:
+    """`(epochs,)` whether the run predicted one class after each epoch (`is_collapsed` on the
+    curve point's accuracy and F1; False where a point or those metrics are missing)."""
+    from advisor.study.grid_status import is_collapsed  # the study package imports steering
+
+    out = np.zeros(epochs, dtype=bool)
+    for point in curve:
+        k = int(point.get("epoch", 0))
+        if 1 <= k <= epochs:
+            out[k - 1] = is_collapsed({m: point[m] for m in ("accuracy", "f1") if m in point})
+    return out
 
 
 def _with(decision: PruneDecision, **changes: Any) -> PruneDecision:

@@ -127,3 +127,41 @@ def test_prune_reads_the_running_trials_curve_and_the_studys_trials() -> None:
     assert pruner.decisions_[-1].evidence == 7
     study.tell(trial, state=TrialState.PRUNED)
     assert study.trials[-1].user_attrs["curve"][0]["epoch"] == 1  # the curve is kept
+
+
+def one_class_curve(epochs: int, learns_at: int | None, final: tuple[float, float]) -> list:
+    """A run predicting every sentence positive (accuracy 0.51, F1 2a/(1+a)) until epoch
+    `learns_at`, then at its `final` (f1, loss)."""
+    out = []
+    for k in range(1, epochs + 1):
+        if learns_at is None or k < learns_at:
+            point = {"accuracy": 0.51, "f1": 2 * 0.51 / 1.51, "loss": 0.693}
+        else:
+            point = {"accuracy": final[0], "f1": final[0], "loss": final[1]}
+        out.append({"epoch": k, **point, "train_seconds": 10.0 * k})
+    return out
+
+
+def test_a_run_predicting_one_class_is_judged_by_the_runs_that_did_too() -> None:
+    rng = np.random.default_rng(1)
+    trained = finished_runs(rng)  # none predicts one class
+    stuck = [one_class_curve(3, None, (0.0, 0.0)) for _ in range(5)]
+    late = one_class_curve(3, 2, (0.75, 0.5))  # learnt at epoch 2, off the front
+    running = one_class_curve(3, None, (0.0, 0.0))[:1]
+    pruner = ParetoPruner(seed=0)
+
+    decision = pruner.should_prune(running, 3, trained + stuck[:4] + [late], F1_LOSS)
+    assert decision.prune, decision.reason  # 0 of 5 reached the front: P = 0.5 / 6
+    assert decision.probability == pytest.approx(0.5 / 6)
+    assert "still predicting one class after epoch 1 of 3; 0 of 5 finished runs" in decision.reason
+
+    decision = pruner.should_prune(running, 3, trained + stuck[:4], F1_LOSS)
+    assert not decision.prune and decision.probability == pytest.approx(0.5 / 5)  # 4 peers
+
+    best = one_class_curve(3, 2, (0.99, 0.1))  # a late learner that leads the front
+    decision = pruner.should_prune(running, 3, trained + stuck + [best], F1_LOSS)
+    assert not decision.prune and decision.probability == pytest.approx(1.5 / 7)
+
+    # a run that has learnt is judged by the curve model as before, whatever its peers did
+    decision = pruner.should_prune(curve(0.95, 0.3, 3, rng)[:1], 3, trained + stuck, F1_LOSS)
+    assert not decision.prune and "one class" not in decision.reason
