@@ -17,13 +17,13 @@ below a threshold. Method:
    finished run dominates is the probability of joining the front.
 4. A run that still predicts one class after epoch K (`is_collapsed` on the curve point) is not
    on a smooth path: whether it starts to learn is a jump, not a trend. So it is judged by its
-   peers instead: of the n finished runs that were collapsed after epoch K of a
-   longer schedule, j reached the front of the finished runs, and its probability of joining
+   peers instead: of the n finished runs that were collapsed after epoch K of a longer
+   schedule, j reached the front of the finished runs, and its probability of joining
    the front is (j + 0.5) / (n + 1) (the posterior mean under a Jeffreys prior; with the default
    threshold 0.1 it takes at least 5 such runs and none on the front to prune). With no such
-   runs, the curve model decides, as for any run. (Fitting that model on the trained points
-   alone made it confident enough to prune a front run on one benchmark table: it keeps them
-   all.)
+   runs, the curve model decides, as for any run. (A curve model fitted on the points of
+   trained runs alone was tried: it grew confident enough to prune a front run on one
+   benchmark table, so the model keeps every point.)
 5. It prunes when that probability is below `threshold`, and never at the final epoch, nor with
    fewer than `min_finished` finished runs whose curves go on past epoch K (too little evidence
    of how runs continue from there).

@@ -117,6 +117,9 @@ def test_ctrl_c_in_a_trial_names_it_and_how_to_resume(
     url = f"sqlite:///{tmp_path / 'advisor.db'}"
     result = runner.invoke(app, ["grid", str(spec), "--storage", url])
     assert result.exit_code == 130
-    assert 'trial 1 was stopped and is marked failed (reason "interrupted")' in result.stderr
+    study = optuna.load_study(study_name="trial-stop", storage=url)
+    (stopped,) = study.get_trials(states=(optuna.trial.TrialState.FAIL,))  # the second claimed
+    message = f'trial {stopped.number} was stopped and is marked failed (reason "interrupted")'
+    assert message in result.stderr
     assert "the 1 fine-tune(s) finished before it are stored" in result.stderr
     assert "Run the same command again to resume" in result.stderr
