@@ -20,8 +20,8 @@ OBJECTIVES = parse_objectives("f1,loss")
 
 
 def prior_weights(table: int, repeats: int = 8, budget: int = 8) -> tuple[np.ndarray, list]:
-    """`(repeats, budget)` weight the surfaces gave the shipped prior at each trial (NaN while
-    the fallback samples), searching synthetic table `table` (negative: its learning rates
+    """`(repeats, budget)` weight the surfaces gave the shipped prior at each trial (NaN before
+    the surfaces steer), searching synthetic table `table` (negative: its learning rates
     mirrored) as `advisor bench` does, and the decisions of every repeat, in order."""
     bench = prepare_table(_load(table), OBJECTIVES)
     weights, decisions = [], []
