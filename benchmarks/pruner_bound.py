@@ -11,14 +11,11 @@ what pruning alone could do to the cost of reaching the target.
 
 from __future__ import annotations
 
-import logging
 import sys
-import warnings
 
 import numpy as np
-import optuna
 
-from advisor.bench import prepare_table, repeat_streams, surface_sampler
+from advisor.bench import _quiet, prepare_table, repeat_streams, surface_sampler
 from advisor.bench_cost import pruned_cost
 from advisor.bench_search import run_search
 from advisor.steering import parse_objectives
@@ -60,7 +57,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    warnings.filterwarnings("ignore")
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    logging.getLogger("advisor.steering").setLevel(logging.ERROR)
-    main()
+    with _quiet():
+        main()

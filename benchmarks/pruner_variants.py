@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import sys
-import warnings
 
 import numpy as np
-import optuna
 
 import advisor.bench_search as bench_search
-from advisor.bench import prepare_table, repeat_streams, surface_sampler
+from advisor.bench import _quiet, prepare_table, repeat_streams, surface_sampler
 from advisor.bench_cost import cost_to_reach
 from advisor.steering import ParetoPruner, parse_objectives
 from advisor.table import read_table
@@ -75,7 +72,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    warnings.filterwarnings("ignore")
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    logging.getLogger("advisor.steering").setLevel(logging.ERROR)
-    main()
+    with _quiet():
+        main()

@@ -452,8 +452,7 @@ class SurfaceSampler(BaseSampler):
             fallback = self._fallback_plan(trial, "no candidate lies in the search space", 0)
             return self._fallback.sample_relative(study, trial, {}), fallback.decision
         seen = np.vstack([plan.evaluated, plan.pending])
-        seen_keys = set(space.keys(seen))
-        fresh = np.array([k not in seen_keys for k in space.keys(candidates)])
+        fresh = _untaken(space, candidates, seen)
         pool = space.to_unit(candidates[fresh] if fresh.any() else candidates)
         mean, _ = mixture_predict(model, part, space.to_unit(candidates))
         low, high = mean.min(axis=0), plan.reference
@@ -479,11 +478,16 @@ class SurfaceSampler(BaseSampler):
         one is)."""
         assert plan.evaluated is not None
         candidates = self._candidate_set(space)
-        taken = set(space.keys(plan.evaluated))
-        fresh = np.array([k not in taken for k in space.keys(candidates)], dtype=bool)
+        fresh = _untaken(space, candidates, plan.evaluated)
         pool = candidates[fresh] if fresh.any() else candidates
         rng = np.random.default_rng([self._seed, trial.number])
         return space.to_params(pool[rng.integers(len(pool))])
+
+
+def _untaken(space: Space, candidates: np.ndarray, taken: np.ndarray) -> np.ndarray:
+    """Mask of the candidates (raw rows) that no row of `taken` is (after snapping)."""
+    keys = set(space.keys(taken))
+    return np.array([k not in keys for k in space.keys(candidates)], dtype=bool)
 
 
 def _ranges(space: Space) -> dict[str, tuple[float, float, bool]]:
