@@ -445,7 +445,7 @@ class SurfaceSampler(BaseSampler):
         space, model = plan.space, plan.model
         assert space is not None and plan.evaluated is not None and plan.pending is not None
         if model is None:
-            return self._draw_fresh(plan, space, trial), plan.decision
+            return self._draw_fresh(plan, space, study, trial), plan.decision
         assert plan.reference is not None
         candidates = self._candidate_set(space)
         if candidates.shape[0] == 0:
@@ -473,12 +473,35 @@ class SurfaceSampler(BaseSampler):
             reason += " (every candidate has run: replicating the most uncertain one on the front)"
         return space.to_params(chosen), replace(plan.decision, reason=reason, predicted=predicted)
 
-    def _draw_fresh(self, plan: _Plan, space: Space, trial: FrozenTrial) -> dict[str, Any]:
-        """A start-up plan's proposal: uniform over the candidates not taken (all when every
-        one is)."""
+    def _draw_fresh(
+        self, plan: _Plan, space: Space, study: Study, trial: FrozenTrial
+    ) -> dict[str, Any]:
+        """A start-up plan's proposal: the fallback's own draw when no trial has taken it (and
+        it is a candidate, where candidates were given), else uniform over the candidates not
+        taken (all when every one is).
+
+        Keeping the fallback's draw keeps the start-up the same as a random search's (and as
+        GP's and TPE's start-up) on the same seed wherever that draw is new, so a benchmark
+        compares what the samplers do after it rather than the luck of two random streams;
+        the second draw makes the pick uniform over the untaken candidates either way.
+        """
         assert plan.evaluated is not None
+        # drawn in the search space's own order, the order a random search draws in
+        dims = {dim.name: dim.distribution for dim in space.dims}
+        order = [name for name in self._search_space or () if name in dims] or list(dims)
+        drawn = {
+            name: self._fallback.sample_independent(study, trial, name, dims[name])
+            for name in order
+        }
         candidates = self._candidate_set(space)
         fresh = _untaken(space, candidates, plan.evaluated)
+        raw = space.raw_matrix([drawn])
+        if _untaken(space, raw, plan.evaluated)[0]:
+            if self._candidates is None:
+                return drawn
+            match = ~_untaken(space, candidates, raw) & fresh
+            if match.any():
+                return space.to_params(candidates[np.argmax(match)])
         pool = candidates[fresh] if fresh.any() else candidates
         rng = np.random.default_rng([self._seed, trial.number])
         return space.to_params(pool[rng.integers(len(pool))])

@@ -354,6 +354,39 @@ def test_start_up_draws_configurations_no_trial_has_taken() -> None:
         assert tuple(again.params[k] for k in space) == tuple(asked[0].params[k] for k in space)
 
 
+def test_start_up_keeps_a_random_search_s_picks_where_they_are_new() -> None:
+    """The start-up takes its fallback's draw unless a trial has taken it, so on one seed it
+    picks what a random search picks (the benchmark's common random numbers), in continuous
+    and in level spaces."""
+    continuous = {
+        "learning_rate": FloatDistribution(1e-5, 1e-3, log=True),
+        "batch_size": CategoricalDistribution((8, 16, 32, 64)),
+        "epochs": IntDistribution(1, 5),
+    }
+    levels = {"b_level": IntDistribution(0, 4), "a_level": IntDistribution(0, 2)}
+    grid = [{"b_level": b, "a_level": a} for b in range(5) for a in range(3)]
+    for space, candidates in ((continuous, None), (levels, grid)):
+        for seed in range(3):
+            fallback = optuna.samplers.RandomSampler(seed=seed)
+            sampler = SurfaceSampler(
+                candidates=candidates,
+                search_space=space,
+                n_startup_trials=5,
+                seed=seed,
+                fallback=fallback,
+                log_params=(),
+            )
+            ours = optuna.create_study(sampler=sampler)
+            theirs = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+            picked = [ours.ask(space).params for _ in range(5)]
+            random_picks = [theirs.ask(space).params for _ in range(5)]
+            # the same picks up to random search's first repeat, and never a repeat
+            first_repeat = next((i for i, p in enumerate(random_picks) if p in random_picks[:i]), 5)
+            assert picked[:first_repeat] == random_picks[:first_repeat]
+            assert len({tuple(p.values()) for p in picked}) == 5
+    assert first_repeat < 5  # the level space's last seed did repeat: the test covers it
+
+
 def test_replicates_only_once_every_candidate_has_run() -> None:
     candidates = [
         {"learning_rate": 1e-4, "batch_size": 8, "epochs": 5},
