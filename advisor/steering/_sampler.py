@@ -482,8 +482,9 @@ class SurfaceSampler(BaseSampler):
 
         Keeping the fallback's draw keeps the start-up the same as a random search's (and as
         GP's and TPE's start-up) on the same seed wherever that draw is new, so a benchmark
-        compares what the samplers do after it rather than the luck of two random streams;
-        the second draw makes the pick uniform over the untaken candidates either way.
+        compares what the samplers do after it rather than the luck of two random streams.
+        Where the fallback draws each candidate equally often (a table's levels), the second
+        draw makes the pick uniform over the untaken candidates either way.
         """
         assert plan.evaluated is not None
         # drawn in the search space's own order, the order a random search draws in
