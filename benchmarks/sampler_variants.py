@@ -11,6 +11,7 @@ those budgets.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from typing import Any
@@ -23,6 +24,7 @@ from advisor.steering import parse_objectives
 from advisor.table import read_table
 
 BUDGETS = (3, 4, 5, 6, 8, 10, 12, 15)
+SHIPPED_SURFACE_SAMPLER = bench_module.surface_sampler
 
 
 def ratios(path: str, objectives: str, repeats: int, sampler: str) -> np.ndarray:
@@ -40,19 +42,12 @@ def ratios(path: str, objectives: str, repeats: int, sampler: str) -> np.ndarray
 
 def with_options(options: dict[str, Any]) -> None:
     """Make `advisor.bench` build its surface sampler with `options` changed."""
-    original = bench_module.surface_sampler.__wrapped__  # type: ignore[attr-defined]
-
-    def build(bench: Any, seed: int, **more: Any) -> Any:
-        return original(bench, seed, **{**options, **more})
-
-    build.__wrapped__ = original  # type: ignore[attr-defined]
-    bench_module.surface_sampler = build
+    bench_module.surface_sampler = functools.partial(SHIPPED_SURFACE_SAMPLER, **options)
 
 
 def main() -> None:
     tables, objectives, repeats = sys.argv[1].split(","), sys.argv[2], int(sys.argv[3])
     variants = [json.loads(v) for v in sys.argv[4:]]
-    bench_module.surface_sampler.__wrapped__ = bench_module.surface_sampler  # type: ignore[attr-defined]
     shown = " ".join(f"{b:>5}" for b in BUDGETS)
     for path in tables:
         name = path.rsplit("/", 1)[-1].removesuffix(".csv")

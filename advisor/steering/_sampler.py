@@ -494,15 +494,14 @@ class SurfaceSampler(BaseSampler):
             name: self._fallback.sample_independent(study, trial, name, dims[name])
             for name in order
         }
+        raw = space.raw_matrix([drawn])
+        if self._candidates is None and _untaken(space, raw, plan.evaluated)[0]:
+            return drawn
         candidates = self._candidate_set(space)
         fresh = _untaken(space, candidates, plan.evaluated)
-        raw = space.raw_matrix([drawn])
-        if _untaken(space, raw, plan.evaluated)[0]:
-            if self._candidates is None:
-                return drawn
-            match = ~_untaken(space, candidates, raw) & fresh
-            if match.any():
-                return space.to_params(candidates[np.argmax(match)])
+        match = fresh & ~_untaken(space, candidates, raw)  # the draw, if an untaken candidate
+        if match.any():
+            return space.to_params(candidates[np.argmax(match)])
         pool = candidates[fresh] if fresh.any() else candidates
         rng = np.random.default_rng([self._seed, trial.number])
         return space.to_params(pool[rng.integers(len(pool))])
