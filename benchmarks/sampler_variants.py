@@ -7,6 +7,9 @@ hypervolume ratio at 3, 4, 5, 6, 8, 10, 12 and 15 trials, and the worst gap to r
 those budgets.
 
     python benchmarks/sampler_variants.py T1.csv,T2.csv f1,loss 50 '{}' '{"prior": null}'
+
+A key starting with "@" sets a constant of `advisor.steering._sampler` for that variant
+instead (e.g. '{"@MIN_TRAINED": 3}': trained runs before collapsed ones are modelled apart).
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ from typing import Any
 import numpy as np
 
 import advisor.bench as bench_module
+import advisor.steering._sampler as sampler_module
 from advisor.bench import _quiet, run_benchmark
 from advisor.steering import parse_objectives
 from advisor.table import read_table
 
 BUDGETS = (3, 4, 5, 6, 8, 10, 12, 15)
 SHIPPED_SURFACE_SAMPLER = bench_module.surface_sampler
+SHIPPED_CONSTANTS = {name: getattr(sampler_module, name) for name in ("MIN_TRAINED", "_CHECK")}
 
 
 def ratios(path: str, objectives: str, repeats: int, sampler: str) -> np.ndarray:
@@ -41,8 +46,19 @@ def ratios(path: str, objectives: str, repeats: int, sampler: str) -> np.ndarray
 
 
 def with_options(options: dict[str, Any]) -> None:
-    """Make `advisor.bench` build its surface sampler with `options` changed."""
-    bench_module.surface_sampler = functools.partial(SHIPPED_SURFACE_SAMPLER, **options)
+    """Make `advisor.bench` build its surface sampler with `options` changed ("@NAME" keys:
+    the sampler module's constants)."""
+    for name, value in SHIPPED_CONSTANTS.items():
+        setattr(sampler_module, name, value)
+    for key, value in options.items():
+        if key.startswith("@"):
+            if key[1:] not in SHIPPED_CONSTANTS:
+                raise SystemExit(
+                    f"unknown constant {key[1:]!r}; choose: {', '.join(SHIPPED_CONSTANTS)}"
+                )
+            setattr(sampler_module, key[1:], tuple(value) if isinstance(value, list) else value)
+    settings = {k: v for k, v in options.items() if not k.startswith("@")}
+    bench_module.surface_sampler = functools.partial(SHIPPED_SURFACE_SAMPLER, **settings)
 
 
 def main() -> None:
