@@ -97,10 +97,15 @@ class BenchTable:
         return float(sum(c.mean() for c in self.costs))
 
     @property
-    def pareto_size(self) -> int:
+    def pareto_mask(self) -> np.ndarray:
+        """Which configurations are on the table's true Pareto front (by their means)."""
         from advisor.steering import non_dominated_mask
 
-        return int(non_dominated_mask(self.scale.transform(self.means)).sum())
+        return non_dominated_mask(self.scale.transform(self.means))
+
+    @property
+    def pareto_size(self) -> int:
+        return int(self.pareto_mask.sum())
 
 
 def prepare_table(table: TrialsTable, objectives: Sequence[Objective]) -> BenchTable:

@@ -14,7 +14,6 @@ import numpy as np
 
 from advisor.bench import _quiet, prepare_table, run_benchmark
 from advisor.steering import parse_objectives
-from advisor.steering._pareto import non_dominated_mask
 from advisor.table import read_table
 
 
@@ -23,7 +22,7 @@ def main() -> None:
     repeats, budget = int(sys.argv[3]), int(sys.argv[4])
     table, objectives = read_table(path), parse_objectives(objectives_arg)
     bench = prepare_table(table, objectives)
-    front = np.flatnonzero(non_dominated_mask(bench.scale.transform(bench.means)))
+    front = np.flatnonzero(bench.pareto_mask)
     for i in front:
         lr, batch, epochs = bench.configs[i]
         print(f"front row {i}: learning_rate {lr:.3g}, batch_size {batch:g}, epochs {epochs:g}")
