@@ -9,7 +9,9 @@ those budgets.
     python benchmarks/sampler_variants.py T1.csv,T2.csv f1,loss 50 '{}' '{"prior": null}'
 
 A key starting with "@" sets a constant of `advisor.steering._sampler` for that variant
-instead (e.g. '{"@MIN_TRAINED": 3}': trained runs before collapsed ones are modelled apart).
+instead (e.g. '{"@MIN_TRAINED": 3}': trained runs before collapsed ones are modelled apart), and
+"surrogate" takes the arguments of a `BayesianQuadratic` (e.g. '{"surrogate": {"residual": 64,
+"bowl": 0.5, "lengthscale": 0.5}}').
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import numpy as np
 import advisor.bench as bench_module
 import advisor.steering._sampler as sampler_module
 from advisor.bench import _quiet, run_benchmark
-from advisor.steering import parse_objectives
+from advisor.steering import BayesianQuadratic, parse_objectives
 from advisor.table import read_table
 
 BUDGETS = (3, 4, 5, 6, 8, 10, 12, 15)
@@ -58,6 +60,8 @@ def with_options(options: dict[str, Any]) -> None:
                 )
             setattr(sampler_module, key[1:], tuple(value) if isinstance(value, list) else value)
     settings = {k: v for k, v in options.items() if not k.startswith("@")}
+    if isinstance(settings.get("surrogate"), dict):
+        settings["surrogate"] = BayesianQuadratic(**settings["surrogate"])
     bench_module.surface_sampler = functools.partial(SHIPPED_SURFACE_SAMPLER, **settings)
 
 
