@@ -31,7 +31,13 @@ import numpy as np
 import tomllib
 
 from advisor.bench import _quiet, prepare_table, repeat_streams, run_once, surface_sampler
-from advisor.steering import SurfacePrior, TableSpace, parse_objectives
+from advisor.steering import (
+    Coordinate,
+    SurfacePrior,
+    TableSpace,
+    fit_absolute_prior,
+    parse_objectives,
+)
 from advisor.steering._surrogate import quadratic_features, term_names
 from advisor.table import PARAMS, read_table
 
@@ -61,23 +67,19 @@ def coordinates(configs: np.ndarray, n: float, mode: str) -> np.ndarray:
     raise SystemExit(f"unknown coordinates {mode!r}")
 
 
-def fit(paths: list[str], mode: str, focus: float = 0.7, ridge: float = 0.01) -> np.ndarray:
-    """`(n_metrics, n_terms)` pooled quadratic, fitted as `fit_absolute_prior` fits it."""
-    signs = np.array([1.0 if o.direction == "minimize" else -1.0 for o in LEARNED])
-    rows, targets, weights = [], [], []
+def fit(paths: list[str], mode: str) -> np.ndarray:
+    """`(n_metrics, n_terms)` pooled quadratic in `mode`'s coordinates: `fit_absolute_prior`
+    on each table's coordinate columns (taken as linear coordinates from 0)."""
+    grids = []
     for path in paths:
         bench = prepare_table(read_table(path), LEARNED)
-        phi, _ = quadratic_features(coordinates(bench.configs, train_size(path), mode))
-        y = bench.means * signs
-        y = np.minimum(y, np.quantile(y, focus, axis=0))
-        scale = y.std(axis=0)
-        rows.append(phi - phi.mean(axis=0))
-        targets.append((y - y.mean(axis=0)) / np.where(scale > 0, scale, 1.0))
-        weights.append(np.full(len(y), 1.0 / (len(y) * len(paths))))
-    phi, y, w = np.vstack(rows), np.vstack(targets), np.concatenate(weights)
-    gram = (phi * w[:, None]).T @ phi
-    gram += ridge * np.mean(np.diag(gram)) * np.eye(phi.shape[1])
-    return np.linalg.solve(gram, (phi * w[:, None]).T @ y).T
+        grids.append((coordinates(bench.configs, train_size(path), mode), bench.means))
+    names = ["u0", "u1", "u2"]
+    linear = {name: Coordinate("linear", 0.0) for name in names}
+    directions = [(o.name, o.direction) for o in LEARNED]
+    prior = fit_absolute_prior(grids, names, directions, coordinates=linear)
+    terms = term_names(names)
+    return np.array([[prior.coefficients[o.name][t] for t in terms] for o in LEARNED])
 
 
 def box_prior(coef: np.ndarray, path: str, mode: str) -> SurfacePrior:
