@@ -22,7 +22,9 @@ class SamplerDecision:
         n_trials: finished trials the surfaces learnt from.
         cv_r2: objective name -> leave-one-out R^2 of its surface (empty when none was fitted).
         predicted: objective name -> (mean, sd) predicted for the proposal (surface mode only),
-            by the surfaces as fitted: values past the focus cap read as the cap.
+            by the surfaces as fitted: values past the focus cap read as the cap. An
+            objective every modelled trial gave the same value is left out (its surface has no
+            scale to predict with), and the reason says so.
         prior_weight: objective name -> the weight (0 to 1) its surface gave the learned
             prior, by how well the prior predicted the trials (empty without a prior).
     """

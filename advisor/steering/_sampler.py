@@ -464,11 +464,19 @@ class SurfaceSampler(BaseSampler):
         index, _ = choose(draws[:, : len(pool)], draws[:, len(pool) :], low, high, spread)
         chosen = (candidates[fresh] if fresh.any() else candidates)[index]
         signs = _signs(study)
+        names = _objective_names(study)
         predicted = {
             name: (float(pool_mean[index, j] * signs[j]), float(pool_sd[index, j]))
-            for j, name in enumerate(_objective_names(study))
+            for j, name in enumerate(names)
+            if not model.constant_[j]
         }
         reason = plan.decision.reason
+        flat = [name for j, name in enumerate(names) if model.constant_[j]]
+        if flat:
+            reason += (
+                f" ({', '.join(flat)}: every trial modelled so far gave the same value, so its "
+                "surface is the prior's shape alone and no prediction is reported)"
+            )
         if not fresh.any():
             reason += " (every candidate has run: replicating the most uncertain one on the front)"
         return space.to_params(chosen), replace(plan.decision, reason=reason, predicted=predicted)

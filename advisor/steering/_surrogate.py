@@ -130,6 +130,9 @@ class BayesianQuadratic:
         self.feature_mean_ = phi.mean(axis=0)
         self.y_mean_ = y.mean(axis=0)
         scale = y.std(axis=0)
+        # An objective every trial gave the same value has no scale to learn: its surface is
+        # the prior's shape in raw units (1.0 per standard deviation), not a prediction.
+        self.constant_ = ~(scale > 0)
         self.y_scale_ = np.where(scale > 0, scale, 1.0)
         z = (phi - self.feature_mean_) * np.sqrt(self.weights_)
         t = (y - self.y_mean_) / self.y_scale_

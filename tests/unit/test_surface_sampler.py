@@ -425,3 +425,28 @@ def test_learns_from_trials_added_to_a_study_by_hand() -> None:
     assert sampler.last_decision_ is not None and sampler.last_decision_.mode == "surface"
     assert sampler.last_decision_.n_trials == 12
     assert set(trial.relative_search_space) == {"learning_rate", "batch_size", "epochs"}
+
+
+def test_an_objective_with_one_value_so_far_gets_no_prediction() -> None:
+    # three stuck runs: the same F1 (every sentence one class), losses that differ a little
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    study.set_metric_names(["f1", "loss"])
+    for (lr, batch, epochs), loss in zip(
+        ((1e-5, 8, 1), (1e-4, 64, 5), (1e-3, 16, 3)), (0.69, 0.68, 0.66), strict=True
+    ):
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"learning_rate": lr, "batch_size": batch, "epochs": epochs},
+                distributions=SPACE,
+                values=[0.6748, loss],
+            )
+        )
+    sampler = SurfaceSampler(seed=0)
+    study.sampler = sampler
+    two_objectives(study.ask())
+    decision = sampler.last_decision_
+    assert decision is not None and decision.mode == "surface"
+    # before: f1 "predicted" in raw units from the prior's standardised shape (values past 1)
+    assert set(decision.predicted) == {"loss"}
+    assert 0.5 < decision.predicted["loss"][0] < 0.9
+    assert "f1: every trial modelled so far gave the same value" in decision.reason
