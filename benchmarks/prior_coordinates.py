@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import tomllib
+from learn_prior import table_grid, table_values
 
 from advisor.bench import _quiet, prepare_table, repeat_streams, run_once, surface_sampler
 from advisor.steering import (
@@ -39,7 +40,7 @@ from advisor.steering import (
     parse_objectives,
 )
 from advisor.steering._surrogate import quadratic_features, term_names
-from advisor.table import PARAMS, read_table
+from advisor.table import read_table
 
 LEARNED = parse_objectives("accuracy,f1,loss")
 BUDGETS = (3, 4, 5, 6, 8, 10, 12, 15)
@@ -72,8 +73,8 @@ def fit(paths: list[str], mode: str) -> np.ndarray:
     on each table's coordinate columns (taken as linear coordinates from 0)."""
     grids = []
     for path in paths:
-        bench = prepare_table(read_table(path), LEARNED)
-        grids.append((coordinates(bench.configs, train_size(path), mode), bench.means))
+        configs, means = table_values(path, LEARNED)
+        grids.append((coordinates(configs, train_size(path), mode), means))
     names = ["u0", "u1", "u2"]
     linear = {name: Coordinate("linear", 0.0) for name in names}
     directions = [(o.name, o.direction) for o in LEARNED]
@@ -85,23 +86,20 @@ def fit(paths: list[str], mode: str) -> np.ndarray:
 def box_prior(coef: np.ndarray, path: str, mode: str) -> SurfacePrior:
     """The pooled quadratic projected (least squares) onto the table's box quadratic, as a box
     prior on the benchmark's level-coded parameters."""
-    bench = prepare_table(read_table(path), LEARNED)
-    u_phi, _ = quadratic_features(coordinates(bench.configs, train_size(path), mode))
+    configs, _ = table_values(path, LEARNED)
+    u_phi, _ = quadratic_features(coordinates(configs, train_size(path), mode))
     surface = u_phi @ coef.T
-    space = TableSpace(bench.configs)
-    searched = [j for j, levels in enumerate(space.levels) if levels.size > 1]
-    spans = np.array([space.levels[j].size - 1 for j in searched], dtype=float)
-    x = space.codes[:, searched] / spans * 2.0 - 1.0  # the sampler's [-1, 1] level coordinates
+    x, _, names = table_grid(path, LEARNED)  # the configurations as the sampler sees them
     phi, _ = quadratic_features(x)
     design = np.column_stack([np.ones(len(phi)), phi])
     solution = np.linalg.lstsq(design, surface, rcond=None)[0][1:]
-    terms = term_names([PARAMS[j] for j in searched])
+    terms = term_names(names)
     coefficients = {
         o.name: {t: float(solution[i, k]) for i, t in enumerate(terms)}
         for k, o in enumerate(LEARNED)
     }
     prior = SurfacePrior(coefficients, {o.name: o.direction for o in LEARNED})
-    return space.level_prior(prior)
+    return TableSpace(configs).level_prior(prior)
 
 
 def main() -> None:
