@@ -7,9 +7,13 @@
 By default the prior is written in absolute coordinates (version 2: log10 learning rate from
 1e-4, log2 batch size from 16, epochs from 2): each table is reduced to its configurations' mean
 metrics and the tables are fitted together, one quadratic per metric with an intercept per table
-(`advisor.steering.fit_absolute_prior`). `--coordinates box` writes the older version 1 prior
-instead: each table's levels scaled to [-1, 1] as `advisor bench` presents them to the sampler,
-and the whole-table surfaces averaged over the tables (`advisor.steering.fit_surface_prior`).
+(`advisor.steering.fit_absolute_prior`), over the configurations that trained (most of their
+runs did not predict one class): those are what the sampler's surfaces describe once it models
+collapsed runs apart, and a plateau of collapsed runs bends a quadratic through them
+(`--all-runs`: every configuration, as before round p). `--coordinates box` writes the older
+version 1 prior instead: each table's levels scaled to [-1, 1] as `advisor bench` presents them
+to the sampler, and the whole-table surfaces averaged over the tables
+(`advisor.steering.fit_surface_prior`).
 
 `--leave-one-out` measures instead what such a prior is worth on a table it has not seen: the
 surface sampler searches each table with a prior learned from the other tables (20 repeats,
@@ -51,18 +55,32 @@ def table_grid(path: str, objectives: list) -> tuple[np.ndarray, np.ndarray, lis
     return x, bench.means, [name.removesuffix("_level") for name in levels.names]
 
 
-def table_values(path: str, objectives: list) -> tuple[np.ndarray, np.ndarray]:
+def table_values(
+    path: str, objectives: list, trained_only: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """`(configs, means)` of one table: raw learning rate, batch size and epochs of each
-    configuration, and its mean metrics."""
+    configuration, and its mean metrics; `trained_only`: only the configurations most of whose
+    runs did not collapse (predict one class)."""
     bench = prepare_table(read_table(path), objectives)
-    return bench.configs, bench.means
+    if not trained_only:
+        return bench.configs, bench.means
+    trained = np.array([np.mean(c) < 0.5 for c in bench.collapsed], dtype=bool)
+    return bench.configs[trained], bench.means[trained]
 
 
-def learn(paths: list[str], objectives: list, coordinates: str, source: str = "") -> SurfacePrior:
-    """The prior learned from the tables at `paths` (`coordinates`: "absolute" or "box")."""
+def learn(
+    paths: list[str],
+    objectives: list,
+    coordinates: str,
+    source: str = "",
+    trained_only: bool = True,
+) -> SurfacePrior:
+    """The prior learned from the tables at `paths` (`coordinates`: "absolute" or "box";
+    `trained_only`: an absolute prior from the configurations that trained, the runs the
+    sampler's surfaces are fitted on once it models collapsed runs apart)."""
     directions = [(o.name, o.direction) for o in objectives]
     if coordinates == "absolute":
-        pairs = [table_values(p, objectives) for p in paths]
+        pairs = [table_values(p, objectives, trained_only) for p in paths]
         return fit_absolute_prior(pairs, list(PARAMS), directions, source=source)
     grids = [table_grid(p, objectives) for p in paths]
     names = {tuple(grid[2]) for grid in grids}
@@ -73,7 +91,12 @@ def learn(paths: list[str], objectives: list, coordinates: str, source: str = ""
 
 
 def leave_one_out(
-    paths: list[str], objective: str, budget: int, repeats: int, coordinates: str
+    paths: list[str],
+    objective: str,
+    budget: int,
+    repeats: int,
+    coordinates: str,
+    trained_only: bool = True,
 ) -> None:
     """The surface sampler on each table, its prior learned from the other tables."""
     import optuna
@@ -87,7 +110,8 @@ def leave_one_out(
     with _quiet():
         for path in paths:
             start = time.time()
-            prior = learn([p for p in paths if p != path], learned, coordinates)
+            others = [p for p in paths if p != path]
+            prior = learn(others, learned, coordinates, trained_only=trained_only)
             bench = prepare_table(read_table(path), objectives)
             prior = TableSpace(bench.configs).level_prior(prior)
             table_runs = []
@@ -118,9 +142,18 @@ def main() -> None:
     parser.add_argument("--leave-one-out", action="store_true", help="evaluate, do not write")
     parser.add_argument("--budget", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument(
+        "--all-runs",
+        action="store_true",
+        help="learn an absolute prior from every configuration, collapsed ones included "
+        "(before round p)",
+    )
     args = parser.parse_args()
+    trained_only = not args.all_runs
     if args.leave_one_out:
-        leave_one_out(args.tables, args.objective, args.budget, args.repeats, args.coordinates)
+        leave_one_out(
+            args.tables, args.objective, args.budget, args.repeats, args.coordinates, trained_only
+        )
         return
     if not args.out:
         parser.error("--out is required unless --leave-one-out")
@@ -130,8 +163,14 @@ def main() -> None:
         if args.coordinates == "absolute"
         else ("whole-grid surfaces of")
     )
-    source = f"{how} {len(args.tables)} benchmark tables ({tables})"
-    prior = learn(args.tables, parse_objectives(args.objective), args.coordinates, source)
+    runs = (
+        ""
+        if args.all_runs or args.coordinates != "absolute"
+        else ", on the configurations that trained"
+    )
+    source = f"{how} {len(args.tables)} benchmark tables ({tables}){runs}"
+    objectives = parse_objectives(args.objective)
+    prior = learn(args.tables, objectives, args.coordinates, source, trained_only)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(prior.to_dict(), indent=2) + "\n")
     print(f"wrote {args.out}: {len(args.tables)} tables")

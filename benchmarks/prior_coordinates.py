@@ -15,10 +15,11 @@ A coordinate that is not affine in the box's (log epochs under linear epoch leve
 re-expressed exactly, so every prior is projected onto each table's box quadratic by least
 squares over the table's configurations (exact for affine coordinates: `shipped` reproduces
 `learn_prior.py --leave-one-out`). `--self` learns each table's prior from that table alone: an
-oracle that shows what a quadratic prior could do at best.
+oracle that shows what a quadratic prior could do at best. `--trained` learns from the
+configurations that trained only (most of their runs did not collapse).
 
     python benchmarks/prior_coordinates.py log-steps f1,loss benchmarks/tables/A.csv ... \
-        [--repeats 20] [--budget 15] [--self]
+        [--repeats 20] [--budget 15] [--self] [--trained]
 """
 
 from __future__ import annotations
@@ -68,12 +69,14 @@ def coordinates(configs: np.ndarray, n: float, mode: str) -> np.ndarray:
     raise SystemExit(f"unknown coordinates {mode!r}")
 
 
-def fit(paths: list[str], mode: str) -> np.ndarray:
+def fit(paths: list[str], mode: str, trained_only: bool = False) -> np.ndarray:
     """`(n_metrics, n_terms)` pooled quadratic in `mode`'s coordinates: `fit_absolute_prior`
-    on each table's coordinate columns (taken as linear coordinates from 0)."""
+    on each table's coordinate columns (taken as linear coordinates from 0); `trained_only`:
+    on the configurations most of whose runs did not collapse (what the sampler's trained
+    surfaces are fitted on once it models collapse apart)."""
     grids = []
     for path in paths:
-        configs, means = table_values(path, LEARNED)
+        configs, means = table_values(path, LEARNED, trained_only)
         grids.append((coordinates(configs, train_size(path), mode), means))
     names = ["u0", "u1", "u2"]
     linear = {name: Coordinate("linear", 0.0) for name in names}
@@ -110,6 +113,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--budget", type=int, default=15)
     parser.add_argument("--self", action="store_true", help="each table's own prior (oracle)")
+    parser.add_argument(
+        "--trained", action="store_true", help="learn from the configurations that trained"
+    )
     args = parser.parse_args()
     objectives = parse_objectives(args.objective)
     marks = [b for b in BUDGETS if b <= args.budget]
@@ -118,7 +124,7 @@ def main() -> None:
         for path in args.tables:
             start = time.time()
             learnt_from = [path] if args.self else [p for p in args.tables if p != path]
-            prior = box_prior(fit(learnt_from, args.mode), path, args.mode)
+            prior = box_prior(fit(learnt_from, args.mode, args.trained), path, args.mode)
             bench = prepare_table(read_table(path), objectives)
             runs = []
             for r in range(args.repeats):
