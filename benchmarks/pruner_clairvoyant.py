@@ -3,8 +3,8 @@
 Issue 15's pruner stops a fine-tune after epoch K when its final values are unlikely to join the
 Pareto front of the study so far. This script gives that rule perfect foresight: after epoch 1 it
 knows the run's final values (the very replicate the table answers with) and stops the run
-exactly when they would not join the front of the finished trials (a tie or a dominated point
-does not join). No real pruner can do better under that rule, so its cost share to 0.95 of the
+exactly when they would not join the front of the finished trials (dominance as the shipped
+pruner judges it). No real pruner can do better under that rule, so its cost share to 0.95 of the
 true front bounds what the rule can save. The sampler is the shipped surface sampler and sees
 the pruned runs as `advisor bench` shows them (PRUNED, with their epoch-1 curve); the seeds are
 those of `advisor bench --seed 0`, and the budget is the table's configuration count.
@@ -32,6 +32,8 @@ from advisor.bench import BenchTable, _quiet, prepare_table, repeat_streams, sur
 from advisor.bench_cost import cost_to_reach
 from advisor.bench_search import run_search
 from advisor.steering import parse_objectives
+from advisor.steering._curve_model import join_probability
+from advisor.steering._objectives import Objective
 from advisor.steering._table import TableSpace
 from advisor.table import read_table
 
@@ -39,16 +41,13 @@ REPEATS, TARGET = 20, 0.95
 SHIPPED_PRUNED_AFTER = search_module._pruned_after
 
 
-def joins_front(study: optuna.Study, values: np.ndarray) -> bool:
-    """Whether `values` would join the Pareto front of the study's finished trials."""
-    signs = np.array([1.0 if d.name == "MINIMIZE" else -1.0 for d in study.directions])
+def joins_front(study: optuna.Study, values: np.ndarray, objectives: Sequence[Objective]) -> bool:
+    """Whether `values` would join the Pareto front of the study's finished trials (as the
+    shipped pruner judges a draw: `join_probability`)."""
+    signs = np.array([o.sign for o in objectives])
     done = [t.values for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
-    if not done:
-        return True
-    front = np.asarray(done, dtype=float) * signs
-    point = values * signs
-    dominated = np.any(np.all(front <= point, axis=1))
-    return not bool(dominated)
+    front = np.asarray(done, dtype=float).reshape(-1, len(objectives)) * signs
+    return join_probability((values * signs)[None, :], front) > 0
 
 
 def clairvoyant_pruned_after(
@@ -56,13 +55,13 @@ def clairvoyant_pruned_after(
     trial: optuna.Trial,
     curve: Sequence[dict[str, float]],
     values: np.ndarray,
-    objectives: Sequence[object],
+    objectives: Sequence[Objective],
     pareto: object,
 ) -> int | None:
     """`bench_search._pruned_after` with foresight: stop after epoch 1 exactly when the final
     values would not join the front."""
     trial.set_user_attr("epochs", len(curve))
-    if len(curve) > 1 and not joins_front(study, np.asarray(values, dtype=float)):
+    if len(curve) > 1 and not joins_front(study, np.asarray(values, dtype=float), objectives):
         trial.set_user_attr("curve", list(curve[:1]))
         return 1
     return None
