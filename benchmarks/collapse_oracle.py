@@ -38,7 +38,7 @@ SHIPPED = bench_module.surface_sampler
 def never_collapsed(bench, seed, **options):
     """The shipped sampler with the collapsed configurations taken out of its candidates."""
     sampler = SHIPPED(bench, seed, **options)
-    trained = [not np.mean(c) >= 0.5 for c in bench.collapsed]
+    trained = [np.mean(c) < 0.5 for c in bench.collapsed]
     rows = sampler._candidates
     sampler._candidates = [row for row, keep in zip(rows, trained, strict=True) if keep]
     return sampler
@@ -95,6 +95,12 @@ def rule_startup(bench, seed, train_size, **options):
     return sampler
 
 
+def _train_size(path: str) -> float:
+    """The table's train size, from the grid spec beside it."""
+    spec = tomllib.loads(Path(path).with_suffix(".toml").read_text())
+    return float(spec["data"]["train_size"])
+
+
 VARIANTS = {
     "shipped": SHIPPED,
     "oracle": never_collapsed,
@@ -115,13 +121,11 @@ def main() -> None:
     print(f"{args.objectives}, {repeats} repeats; mean hypervolume ratio at {BUDGETS}", flush=True)
     for path in args.tables:
         table = read_table(path)
-        spec = tomllib.loads(Path(path).with_suffix(".toml").read_text())
-        train_size = float(spec["data"]["train_size"])
         line = []
         for label in labels:
             factory = VARIANTS[label]
             if factory is rule_startup:
-                factory = functools.partial(rule_startup, train_size=train_size)
+                factory = functools.partial(rule_startup, train_size=_train_size(path))
             bench_module.surface_sampler = factory
             result = run_benchmark(
                 table, objectives, budget=max(BUDGETS), repeats=repeats, samplers=("surface",)
