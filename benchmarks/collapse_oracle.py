@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import argparse
 import functools
-from pathlib import Path
 
-import numpy as np
-import tomllib
+from learn_prior import mostly_collapsed
+from prior_coordinates import train_size
 
 import advisor.bench as bench_module
 from advisor.bench import _quiet, run_benchmark
@@ -38,9 +37,9 @@ SHIPPED = bench_module.surface_sampler
 def never_collapsed(bench, seed, **options):
     """The shipped sampler with the collapsed configurations taken out of its candidates."""
     sampler = SHIPPED(bench, seed, **options)
-    trained = [np.mean(c) < 0.5 for c in bench.collapsed]
+    collapsed = mostly_collapsed(bench)
     rows = sampler._candidates
-    sampler._candidates = [row for row, keep in zip(rows, trained, strict=True) if keep]
+    sampler._candidates = [row for row, out in zip(rows, collapsed, strict=True) if not out]
     return sampler
 
 
@@ -48,9 +47,7 @@ def steered_only(bench, seed, **options):
     """The shipped sampler, the collapsed configurations out of its steered proposals only."""
     sampler = SHIPPED(bench, seed, **options)
     collapsed = [
-        row
-        for row, c in zip(sampler._candidates, bench.collapsed, strict=True)
-        if np.mean(c) >= 0.5
+        row for row, out in zip(sampler._candidates, mostly_collapsed(bench), strict=True) if out
     ]
     candidate_set, propose = sampler._candidate_set, sampler._propose
 
@@ -95,12 +92,6 @@ def rule_startup(bench, seed, train_size, **options):
     return sampler
 
 
-def _train_size(path: str) -> float:
-    """The table's train size, from the grid spec beside it."""
-    spec = tomllib.loads(Path(path).with_suffix(".toml").read_text())
-    return float(spec["data"]["train_size"])
-
-
 VARIANTS = {
     "shipped": SHIPPED,
     "oracle": never_collapsed,
@@ -125,7 +116,7 @@ def main() -> None:
         for label in labels:
             factory = VARIANTS[label]
             if factory is rule_startup:
-                factory = functools.partial(rule_startup, train_size=_train_size(path))
+                factory = functools.partial(rule_startup, train_size=train_size(path))
             bench_module.surface_sampler = factory
             result = run_benchmark(
                 table, objectives, budget=max(BUDGETS), repeats=repeats, samplers=("surface",)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import tomllib
+from learn_prior import mostly_collapsed
 
 from advisor.bench import prepare_table
 from advisor.steering import parse_objectives
@@ -37,7 +38,7 @@ def main() -> None:
         bench = prepare_table(read_table(path), parse_objectives("f1,loss"))
         lr, batch, epochs = bench.configs.T
         products.extend(lr * size * epochs / batch)
-        collapsed.extend(np.mean(c) >= 0.5 for c in bench.collapsed)
+        collapsed.extend(mostly_collapsed(bench))
         rates.extend(lr)
         tables += 1
     z, down, lr = np.array(products), np.array(collapsed), np.array(rates)

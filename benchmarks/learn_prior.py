@@ -30,7 +30,14 @@ from pathlib import Path
 
 import numpy as np
 
-from advisor.bench import _quiet, prepare_table, repeat_streams, run_once, surface_sampler
+from advisor.bench import (
+    BenchTable,
+    _quiet,
+    prepare_table,
+    repeat_streams,
+    run_once,
+    surface_sampler,
+)
 from advisor.steering import (
     SurfacePrior,
     TableSpace,
@@ -64,8 +71,13 @@ def table_values(
     bench = prepare_table(read_table(path), objectives)
     if not trained_only:
         return bench.configs, bench.means
-    trained = np.array([np.mean(c) < 0.5 for c in bench.collapsed], dtype=bool)
+    trained = ~mostly_collapsed(bench)
     return bench.configs[trained], bench.means[trained]
+
+
+def mostly_collapsed(bench: BenchTable) -> np.ndarray:
+    """Mask of the table's configurations most of whose runs collapsed (predicted one class)."""
+    return np.array([np.mean(c) >= 0.5 for c in bench.collapsed], dtype=bool)
 
 
 def learn(
