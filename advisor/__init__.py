@@ -24,6 +24,7 @@ _EXPORTS = {
     "AdvisorError": "advisor.errors",
     "SurfaceSampler": "advisor.steering",
     "SurfacePrior": "advisor.steering",
+    "TrainingWindow": "advisor.steering",
     "parse_objectives": "advisor.steering",
     "fit_surfaces": "advisor.surface",
     "ResponseSurface": "advisor.surface",

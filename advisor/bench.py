@@ -48,12 +48,13 @@ from advisor.steering import (
     Objective,
     SurfaceSampler,
     TableSpace,
+    TrainingWindow,
     UnknownSamplerError,
     finetune_prior,
     make_sampler,
 )
 from advisor.steering._pruner import curve_metric
-from advisor.table import PARAMS, TrialsTable
+from advisor.table import PARAMS, TrialsTable, train_size
 
 THRESHOLDS: tuple[float, ...] = (0.9, 0.95, 0.99)
 COST_MODES: tuple[str, ...] = ("trials", "seconds")
@@ -74,6 +75,8 @@ class BenchTable:
         cost_unit: `train_seconds`, `wall_time_s` or `epochs` (the table has no time column).
         collapsed: per configuration, whether each replicate predicted one class (a tuned
             trial records it, so a simulated one does too).
+        train_size: training examples per epoch of the table's runs (`advisor.table.train_size`;
+            None when the table cannot say): the surface sampler's start-up window needs it.
     """
 
     configs: np.ndarray
@@ -85,6 +88,7 @@ class BenchTable:
     curves: list[list[Curve | None]] = field(default_factory=list)
     cost_unit: str = EPOCHS_UNIT
     collapsed: list[np.ndarray] = field(default_factory=list)
+    train_size: int | None = None
 
     @property
     def has_curves(self) -> bool:
@@ -138,7 +142,18 @@ def prepare_table(table: TrialsTable, objectives: Sequence[Objective]) -> BenchT
     true_hv = scale.hypervolume(means)
     if true_hv <= 0:
         raise DataError("no configuration beats the median in every objective; hypervolume is 0")
-    return BenchTable(configs, means, replicates, scale, true_hv, costs, curves, unit, collapsed)
+    return BenchTable(
+        configs,
+        means,
+        replicates,
+        scale,
+        true_hv,
+        costs,
+        curves,
+        unit,
+        collapsed,
+        train_size(rows),
+    )
 
 
 def _collapsed_rows(rows: pd.DataFrame) -> np.ndarray:
@@ -274,7 +289,7 @@ class BenchResult:
         if self.spent is not None or self.pruning:
             payload["pruning"] = dict(self.pruners)
             payload["pruned_share"] = self.pruned_share()
-            payload["notes"] = list(self.notes)
+        payload["notes"] = list(self.notes)
         return payload
 
 
@@ -289,29 +304,35 @@ def random_start(sampler: optuna.samplers.BaseSampler) -> int | None:
     """Trials `sampler` samples at random before its model steers (None: it never steers).
 
     Optuna's defaults: NSGA-II's first generation (`population_size`, 50), TPE's and GP's
-    `n_startup_trials` (10); the surface sampler hands its first `n_startup_trials` to its
-    fallback, whose first trials are random too.
+    `n_startup_trials` (10); the surface sampler draws its first `n_startup_trials` at random
+    among the untaken configurations, a random search's draws where those are new, except
+    with a start-up window (0: its start-up is not a random search's).
     """
     if isinstance(sampler, optuna.samplers.RandomSampler):
         return None
     if isinstance(sampler, SurfaceSampler):
-        return int(sampler.n_startup_trials)
+        return 0 if sampler.startup_window is not None else int(sampler.n_startup_trials)
     if isinstance(sampler, optuna.samplers.NSGAIISampler):
         return int(getattr(sampler, "_population_size", 50))
     return int(getattr(sampler, "_n_startup_trials", 0))
 
 
 def surface_sampler(bench: BenchTable, seed: int, **options: Any) -> SurfaceSampler:
-    """`SurfaceSampler` over the table's configurations, with `options` changed."""
+    """`SurfaceSampler` over the table's configurations, with `options` changed; its start-up
+    window is `TrainingWindow` at the table's train size where the table gives one."""
     space = TableSpace(bench.configs)
     # Level indices are already the modelling scale: no log transform on top. The prior names
     # the parameters; the benchmark searches their level indices (the prior is told their
     # values, to place the table's box in its absolute coordinates).
     prior = space.level_prior(finetune_prior())
+    window = None
+    if bench.train_size is not None:
+        window = space.level_window(TrainingWindow(bench.train_size))
     settings: dict[str, Any] = {
         "log_params": (),
         "prior": prior,
         "search_space": dict(space.distributions),
+        "startup_window": window,
         **options,
     }
     return SurfaceSampler(candidates=space.candidates(), seed=seed, **settings)

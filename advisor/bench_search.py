@@ -136,8 +136,19 @@ def search_notes(
     cost: str,
     prune: bool | None,
 ) -> list[str]:
-    """What the reader must know about how cost and pruning were simulated."""
+    """What the reader must know about how the start-up, cost and pruning were simulated."""
     notes = []
+    if "surface" in samplers and bench.train_size is not None:
+        notes.append(
+            "the surface sampler's start-up draws where fine-tunes are expected to train "
+            f"(learning rate x optimizer steps, at the table's {bench.train_size} training "
+            "examples per epoch)"
+        )
+    elif "surface" in samplers:
+        notes.append(
+            "the table gives no train size (train_samples_per_second, train_seconds): the "
+            "surface sampler's start-up is a random search's"
+        )
     if cost == "seconds" and bench.cost_unit == EPOCHS_UNIT:
         notes.append(
             "the table has no time column (train_seconds, wall_time_s): epochs are the cost"

@@ -52,6 +52,19 @@ class TrialsTable:
     baseline_runs: dict[int, dict[str, float]] | None = None
 
 
+def train_size(rows: pd.DataFrame) -> int | None:
+    """Training examples per epoch of the table's runs: `train_samples_per_second x
+    train_seconds / epochs` (what the fine-tune measured; `advisor export` writes both), the
+    median over rows. None when the table lacks those columns (older tables have only
+    `wall_time_s`, which counts evaluation too)."""
+    needed = ("train_samples_per_second", "train_seconds", "epochs")
+    if any(c not in rows.columns for c in needed):
+        return None
+    sizes = (rows["train_samples_per_second"] * rows["train_seconds"] / rows["epochs"]).dropna()
+    sizes = sizes[sizes > 0]
+    return int(round(float(sizes.median()))) if len(sizes) else None
+
+
 def relative_metrics(metrics: dict[str, float], baseline: dict[str, float]) -> dict[str, float]:
     """`metric - baseline_metric` for each of accuracy, f1 and loss present in both."""
     return {
@@ -113,7 +126,9 @@ def table_from_frame(frame: pd.DataFrame, source: str = "table") -> TrialsTable:
     keep = [c for c in ("learning_rate", "batch_size", "epochs", "seed") if c in frame.columns]
     keep += [c for c in ALL_METRICS if c in frame.columns]
     curve = curve_column_epochs(list(frame.columns), source)
-    keep += [c for c in COST_COLUMNS if c in frame.columns] + list(curve)
+    # the throughput gives the train size (`train_size`)
+    timing = (*COST_COLUMNS, "train_samples_per_second")
+    keep += [c for c in timing if c in frame.columns] + list(curve)
     rows = frame[keep].copy()
     if "collapsed" in frame.columns:  # a run that predicted one class (kept apart: not numeric)
         rows["collapsed"] = frame["collapsed"].map(_as_bool)

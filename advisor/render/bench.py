@@ -190,8 +190,8 @@ def _caption(result: BenchResult, marks: list[int]) -> str:
     text += _random_start_note(result, marks)
     if result.fallback_share is not None:
         text += (
-            f" surface did not steer {result.fallback_share:.0%} of its trials (random start-up"
-            " picks and its fallback's)."
+            f" surface did not steer {result.fallback_share:.0%} of its trials (start-up picks"
+            " and its fallback's)."
         )
     return text
 
@@ -202,7 +202,7 @@ def _random_start_note(result: BenchResult, marks: list[int]) -> str:
     if not result.random_starts:
         return ""
     starts = ", ".join(
-        f"{name} {'always' if n is None else f'the first {n}'}"
+        f"{name} {'always' if n is None else f'the first {n}' if n else 'none'}"
         for name, n in result.random_starts.items()
     )
     at = []

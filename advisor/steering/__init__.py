@@ -22,6 +22,7 @@ from advisor.steering._sampler import SamplerDecision, SurfaceSampler
 from advisor.steering._scale import HypervolumeScale
 from advisor.steering._surrogate import BayesianQuadratic
 from advisor.steering._table import TableSpace
+from advisor.steering._window import StartupRule, TrainingWindow
 
 __all__ = [
     "SAMPLERS",
@@ -35,9 +36,11 @@ __all__ = [
     "ParetoPruner",
     "PruneDecision",
     "SamplerDecision",
+    "StartupRule",
     "SurfacePrior",
     "SurfaceSampler",
     "TableSpace",
+    "TrainingWindow",
     "epsilon_to_front",
     "finetune_prior",
     "fit_absolute_prior",

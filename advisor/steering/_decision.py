@@ -8,6 +8,7 @@ import numpy as np
 
 from advisor.steering._space import Space
 from advisor.steering._surrogate import BayesianQuadratic
+from advisor.steering._window import StartupRule
 
 
 @dataclass(frozen=True)
@@ -46,3 +47,4 @@ class _Plan:
     evaluated: np.ndarray | None = None  # raw configurations of finished trials (unique)
     pending: np.ndarray | None = None  # raw configurations of running and waiting trials
     reference: np.ndarray | None = None  # observed median per objective (minimised): ref point
+    window: StartupRule | None = None  # start-up plans: where the draw is to expect training

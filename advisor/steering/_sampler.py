@@ -29,6 +29,7 @@ from advisor.steering._pruned import impute_pruned
 from advisor.steering._pruner import study_objectives
 from advisor.steering._space import Space
 from advisor.steering._surrogate import BayesianQuadratic, square_columns, term_names
+from advisor.steering._window import StartupRule
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -76,7 +77,11 @@ class SurfaceSampler(BaseSampler):
     While fewer than `n_startup_trials` trials have finished, a trial gets a candidate drawn
     uniformly from those not yet run, running or pruned (`distinct_startup`; it needs the
     space: `search_space` or a finished trial), so neither a small candidate set nor parallel
-    workers spend the first trials on one configuration twice. The trial goes to `fallback`
+    workers spend the first trials on one configuration twice. With a `startup_window`
+    (`TrainingWindow`: where fine-tunes are expected to train rather than collapse) the draw is
+    among the untaken candidates inside it (all untaken ones when none is), until a finished
+    run that the window expected to train collapses: the window is then set aside for the rest
+    of the start-up, and the decision's reason says so. The trial goes to `fallback`
     (NSGA-II by default; every hook is forwarded) for the start when the space is not known
     yet or `distinct_startup` is off, and when, from `cv_min_trials` on, no surface
     predicts better than a constant in leave-one-out cross-validation (R^2 < `min_cv_r2`).
@@ -123,6 +128,8 @@ class SurfaceSampler(BaseSampler):
             when the study names its metrics, which say what each curve point holds).
         distinct_startup: draw the first `n_startup_trials` configurations from the candidates
             not yet taken (False: the fallback samples them).
+        startup_window: where the start-up draws (`TrainingWindow`, or any `StartupRule`, over
+            the sampler's parameters); None: anywhere.
     """
 
     def __init__(
@@ -148,6 +155,7 @@ class SurfaceSampler(BaseSampler):
         two_part: bool = True,
         impute_pruned: bool = True,
         distinct_startup: bool = True,
+        startup_window: StartupRule | None = None,
     ) -> None:
         if focus is not None and not 0.0 < focus <= 1.0:
             raise ValueError(f"focus must lie in (0, 1] or be None, got {focus}")
@@ -181,6 +189,7 @@ class SurfaceSampler(BaseSampler):
         self.two_part = two_part
         self.impute_pruned = impute_pruned
         self.distinct_startup = distinct_startup
+        self.startup_window = startup_window
         self._plans: dict[int, tuple[_Plan, CollapsePart | None]] = {}
         self._cache: dict[tuple, np.ndarray] = {}
         self._intersection_cache: tuple[tuple, Any] | None = None
@@ -258,7 +267,8 @@ class SurfaceSampler(BaseSampler):
         if n < self.n_startup_trials:
             reason = f"too few finished trials to steer ({n} < {self.n_startup_trials})"
             if self.distinct_startup and space.dims:
-                return self._startup_plan(trial, reason, n, space, trials), None
+                names = _objective_names(study)
+                return self._startup_plan(trial, reason, n, space, trials, names), None
             return self._fallback_plan(trial, reason, n), None
         values = values[usable] * _signs(study)
         reference = np.median(values, axis=0)
@@ -406,16 +416,35 @@ class SurfaceSampler(BaseSampler):
         n: int,
         space: Space,
         trials: Sequence[FrozenTrial],
+        names: Sequence[str],
     ) -> _Plan:
         """A start-up plan: a random candidate among those no other trial has taken (finished,
-        running, waiting or pruned; a failed one may be retried)."""
+        running, waiting or pruned; a failed one may be retried), inside the start-up window
+        while no finished run has collapsed inside it."""
         taken_states = (*_WAITING, TrialState.COMPLETE)
         others = [t.params for t in trials if t.state in taken_states and t.number != trial.number]
         taken = space.raw_matrix(others).reshape(len(others), len(space.dims))
         taken = taken[~np.isnan(taken).any(axis=1)]
         reason = f"{reason}: a configuration no trial has taken, drawn at random"
+        window = self.startup_window
+        if window is not None:
+            done = [t for t in trials if t.state == TrialState.COMPLETE]
+            inside = window.trains([t.params for t in done]) if done else np.zeros(0, bool)
+            wrong = [
+                t.number
+                for t, expected in zip(done, inside, strict=True)
+                if expected and _is_collapsed(t, names)
+            ]
+            if wrong:
+                window = None
+                reason += (
+                    f" (the start-up window is set aside: trial {wrong[0]} collapsed where it "
+                    "expected training)"
+                )
+            else:
+                reason += f" where fine-tunes are expected to train ({window.describe()})"
         decision = SamplerDecision(trial.number, "startup", reason, n)
-        return _Plan(decision, space, evaluated=taken, pending=taken[:0])
+        return _Plan(decision, space, evaluated=taken, pending=taken[:0], window=window)
 
     def _record(self, decision: SamplerDecision) -> None:
         previous = self.last_decision_
@@ -445,7 +474,8 @@ class SurfaceSampler(BaseSampler):
         space, model = plan.space, plan.model
         assert space is not None and plan.evaluated is not None and plan.pending is not None
         if model is None:
-            return self._draw_fresh(plan, space, study, trial), plan.decision
+            params, note = self._draw_fresh(plan, space, study, trial)
+            return params, replace(plan.decision, reason=plan.decision.reason + note)
         assert plan.reference is not None
         candidates = self._candidate_set(space)
         if candidates.shape[0] == 0:
@@ -483,10 +513,11 @@ class SurfaceSampler(BaseSampler):
 
     def _draw_fresh(
         self, plan: _Plan, space: Space, study: Study, trial: FrozenTrial
-    ) -> dict[str, Any]:
-        """A start-up plan's proposal: the fallback's own draw when no trial has taken it (and
-        it is a candidate, where candidates were given), else uniform over the candidates not
-        taken (all when every one is).
+    ) -> tuple[dict[str, Any], str]:
+        """A start-up plan's proposal, and a note for its reason: the fallback's own draw when
+        no trial has taken it (and it is a candidate, where candidates were given, and inside
+        the plan's window, where it has one), else uniform over the candidates not taken inside
+        the window (not taken anywhere when none is inside; all when every one is taken).
 
         Keeping the fallback's draw keeps the start-up the same as a random search's (and as
         GP's and TPE's start-up) on the same seed wherever that draw is new, so a benchmark
@@ -503,16 +534,25 @@ class SurfaceSampler(BaseSampler):
             for name in order
         }
         raw = space.raw_matrix([drawn])
-        if self._candidates is None and _untaken(space, raw, plan.evaluated)[0]:
-            return drawn
+        window = plan.window
+        new = self._candidates is None and _untaken(space, raw, plan.evaluated)[0]
+        if new and (window is None or window.trains([space.to_params(raw[0])])[0]):
+            return drawn, ""
         candidates = self._candidate_set(space)
         fresh = _untaken(space, candidates, plan.evaluated)
+        note = ""
+        if window is not None:
+            inside = window.trains([space.to_params(row) for row in candidates])
+            if (fresh & inside).any():
+                fresh &= inside
+            else:
+                note = " (no untaken configuration lies in the window: drawn from all)"
         match = fresh & ~_untaken(space, candidates, raw)  # the draw, if an untaken candidate
         if match.any():
-            return space.to_params(candidates[np.argmax(match)])
+            return space.to_params(candidates[np.argmax(match)]), note
         pool = candidates[fresh] if fresh.any() else candidates
         rng = np.random.default_rng([self._seed, trial.number])
-        return space.to_params(pool[rng.integers(len(pool))])
+        return space.to_params(pool[rng.integers(len(pool))]), note
 
 
 def _untaken(space: Space, candidates: np.ndarray, taken: np.ndarray) -> np.ndarray:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from optuna.distributions import IntDistribution
 
 from advisor.steering._prior import SurfacePrior
+from advisor.steering._window import StartupRule
 from advisor.table import PARAMS
 
 
@@ -69,3 +70,30 @@ class TableSpace:
         names = {f"{self.names[j]}_level": self.names[j] for j in self._searched}
         levels = {f"{self.names[j]}_level": self.levels[j].tolist() for j in self._searched}
         return prior.renamed(names).on_levels(levels)
+
+    def values(self, params: Mapping[str, Any]) -> dict[str, float]:
+        """The parameter values behind a row of levels (a parameter with one value: that value;
+        a level the row lacks: left out)."""
+        out = {}
+        for j, name in enumerate(self.names):
+            level = params.get(f"{name}_level", 0 if j not in self._searched else None)
+            if level is not None:
+                out[name] = float(self.levels[j][int(level)])
+        return out
+
+    def level_window(self, window: StartupRule) -> StartupRule:
+        """`window` (a rule on parameter values) for this space's level-coded rows."""
+        return _LevelWindow(window, self)
+
+
+class _LevelWindow:
+    """A start-up rule that judges level-coded rows by the values behind their levels."""
+
+    def __init__(self, window: StartupRule, space: TableSpace) -> None:
+        self.window, self.space = window, space
+
+    def trains(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        return self.window.trains([self.space.values(row) for row in rows])
+
+    def describe(self) -> str:
+        return self.window.describe()
