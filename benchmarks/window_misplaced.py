@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from sampler_variants import BUDGETS, ratios
 
 import advisor.bench as bench_module
-from advisor.bench import _quiet, run_benchmark
-from advisor.steering import TableSpace, TrainingWindow, parse_objectives
-from advisor.table import read_table
+from advisor.bench import _quiet
+from advisor.steering import TableSpace, TrainingWindow
 
-BUDGETS = (3, 4, 5, 6, 8, 10, 12, 15)
 SURFACE_SAMPLER = bench_module.surface_sampler
 
 
@@ -36,18 +35,6 @@ def misplaced(factor: float):
         return SURFACE_SAMPLER(bench, seed, startup_window=window, **options)
 
     return build
-
-
-def means(path: str, objectives: str, repeats: int, sampler: str) -> np.ndarray:
-    result = run_benchmark(
-        read_table(path),
-        parse_objectives(objectives),
-        budget=max(BUDGETS),
-        repeats=repeats,
-        samplers=(sampler,),
-    )
-    ratios = result.ratios[sampler].mean(axis=0)
-    return np.array([ratios[b - 1] for b in BUDGETS])
 
 
 def main() -> None:
@@ -69,12 +56,12 @@ def main() -> None:
         ),
     }
     for path in args.tables:
-        random = means(path, args.objectives, args.repeats, "random")
+        random = ratios(path, args.objectives, args.repeats, "random")
         line = [f"random {' '.join(f'{v:.3f}' for v in random)}"]
         for label, factory in variants.items():
             bench_module.surface_sampler = factory
             try:
-                ours = means(path, args.objectives, args.repeats, "surface")
+                ours = ratios(path, args.objectives, args.repeats, "surface")
             finally:
                 bench_module.surface_sampler = SURFACE_SAMPLER
             gap = ours - random
