@@ -10,8 +10,9 @@ Runs the surface sampler on each table in these variants, the same seeds as `adv
 - `steered`: removed only from the proposals its surfaces steer (the start-up stays a random
   search's): the gap bounds what a model of collapse could add after the start-up;
 - `rule-startup`: no oracle; the random start-up draws only where the step rule of
-  `collapse_regularity.py` expects a run to train (learning rate x optimizer steps at least
-  3e-3, and at most 3e-2 above a learning rate of 4e-4; the train size from the table's spec).
+  `collapse_regularity.py` expects a run to train (`TrainingWindow`: learning rate x optimizer
+  steps at least 3e-3, and at most 3e-2 above a learning rate of 4e-4; the train size from the
+  table's spec), and, unlike the shipped window, is never set aside.
 
     python benchmarks/collapse_oracle.py f1,loss 50 benchmarks/tables/A.csv ... \
         [--variants shipped,oracle,steered,rule-startup]
@@ -27,8 +28,8 @@ from prior_coordinates import train_size
 
 import advisor.bench as bench_module
 from advisor.bench import _quiet, run_benchmark
-from advisor.steering import parse_objectives
-from advisor.table import read_table
+from advisor.steering import TrainingWindow, parse_objectives
+from advisor.table import PARAMS, read_table
 
 BUDGETS = (3, 4, 5, 6, 8, 10, 12, 15)
 # "shipped" is round q's sampler, whose start-up was a random search's: the start-up window
@@ -77,9 +78,8 @@ def rule_startup(bench, seed, train_size, **options):
     """The shipped sampler whose random start-up draws only where the step rule expects
     training (all candidates where it expects none to)."""
     sampler = SHIPPED(bench, seed, **options)
-    lr, batch, epochs = bench.configs.T
-    product = lr * train_size * epochs / batch
-    trains = (product >= 3e-3) & ((lr <= 4e-4) | (product <= 3e-2))
+    rows = [dict(zip(PARAMS, config, strict=True)) for config in bench.configs]
+    trains = TrainingWindow(train_size).trains(rows)
     full = sampler._candidates
     startup = [row for row, keep in zip(full, trains, strict=True) if keep]
     draw_fresh = sampler._draw_fresh

@@ -429,7 +429,7 @@ class SurfaceSampler(BaseSampler):
         window = self.startup_window
         if window is not None:
             done = [t for t in trials if t.state == TrialState.COMPLETE]
-            inside = window.trains([t.params for t in done]) if done else np.zeros(0, bool)
+            inside = window.trains([t.params for t in done])
             wrong = [
                 t.number
                 for t, expected in zip(done, inside, strict=True)

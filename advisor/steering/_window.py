@@ -63,14 +63,17 @@ class TrainingWindow:
 
     def lr_steps(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Learning rate x optimizer steps of each row (NaN where a parameter is unknown)."""
-        lr, batch, epochs = self._values(rows).T
-        return lr * self.train_size * epochs / batch
+        return self._lr_steps(self._values(rows))
 
     def trains(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        lr = self._values(rows)[:, 0]
-        product = self.lr_steps(rows)
+        values = self._values(rows)
+        lr, product = values[:, 0], self._lr_steps(values)
         inside = (product >= self.low) & ((lr <= self.cap_above) | (product <= self.high))
         return inside | np.isnan(product)
+
+    def _lr_steps(self, values: np.ndarray) -> np.ndarray:
+        lr, batch, epochs = values.T
+        return lr * self.train_size * epochs / batch
 
     def _values(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """`(n, 3)` learning rate, batch size and epochs of each row (NaN where unknown)."""
