@@ -196,15 +196,19 @@ def _caption(result: BenchResult, marks: list[int]) -> str:
     return text
 
 
+def _start_words(n: int | None) -> str:
+    """How long a sampler samples at random (0: a start-up window picks its first trials)."""
+    if n is None:
+        return "always"
+    return f"the first {n}" if n else "none (its start-up keeps to a window: see the notes)"
+
+
 def _random_start_note(result: BenchResult, marks: list[int]) -> str:
     """Which samplers are still sampling at random at each shown budget, and for how long each
     one does: identical rows there are the shared seed, not equal skill."""
     if not result.random_starts:
         return ""
-    starts = ", ".join(
-        f"{name} {'always' if n is None else f'the first {n}' if n else 'none'}"
-        for name, n in result.random_starts.items()
-    )
+    starts = ", ".join(f"{name} {_start_words(n)}" for name, n in result.random_starts.items())
     at = []
     for b in marks:
         names = result.in_random_start(b)

@@ -3,6 +3,7 @@ train, how the start-up keeps to it, and how a collapse inside it sets it aside.
 
 from __future__ import annotations
 
+import io
 import itertools
 
 import numpy as np
@@ -11,9 +12,11 @@ import pandas as pd
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import create_trial
+from rich.console import Console
 
-from advisor.bench import prepare_table, random_start, surface_sampler
+from advisor.bench import prepare_table, random_start, run_benchmark, surface_sampler
 from advisor.bench_search import search_notes
+from advisor.render.bench import render_benchmark
 from advisor.steering import SurfaceSampler, TableSpace, TrainingWindow, parse_objectives
 from advisor.table import table_from_frame, train_size
 
@@ -168,6 +171,14 @@ def test_bench_reads_the_train_size_and_gives_the_surface_sampler_its_window() -
     by_values = WINDOW.trains([space.values(r) for r in rows])
     assert by_levels.tolist() == by_values.tolist() and 0 < by_levels.sum() < len(rows)
     assert "expected to train" in search_notes(bench, objectives, ["surface"], "trials", None)[0]
+    result = run_benchmark(
+        table_from_frame(table_frame(True)), objectives, budget=4, repeats=1, samplers=["surface"]
+    )
+    buffer = io.StringIO()
+    render_benchmark(result, Console(file=buffer, width=80))
+    flat = " ".join(buffer.getvalue().split())
+    assert "surface none (its start-up keeps to a window: see the notes)" in flat
+    assert "start-up draws where fine-tunes are expected to train" in flat
     older = prepare_table(table_from_frame(table_frame(False)), objectives)
     assert older.train_size is None
     assert surface_sampler(older, seed=0).startup_window is None
